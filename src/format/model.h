@@ -109,8 +109,29 @@ Status metadata_from_json(const nlohmann::json& j, ModelMetadata* out);
 
 // AttrValue <-> {"i": int} | {"f": number or "nan"/"inf"/"-inf"} | {"s": string} |
 // {"ints": [int...]} | {"floats": [number or "nan"/"inf"/"-inf"...]}. Exact round trip.
+// `where` names the attribute in error messages ("graph.nodes[3].attrs.strides").
 void attr_to_json(const AttrValue& v, nlohmann::json* out);
-Status attr_from_json(const nlohmann::json& j, AttrValue* out);
+Status attr_from_json(const nlohmann::json& j, const std::string& where, AttrValue* out);
+
+// Type-checked JSON access that never throws; errors are INVALID_MODEL and name `where`.
+const nlohmann::json* json_find(const nlohmann::json& obj, const char* key);  // null if absent
+Status json_member(const nlohmann::json& obj, const char* key, const std::string& where,
+                   const nlohmann::json** out);  // error if absent
+Status json_to_int(const nlohmann::json& j, const std::string& where, int64_t* out);
+Status json_to_double(const nlohmann::json& j, const std::string& where, double* out);
+Status json_to_string(const nlohmann::json& j, const std::string& where, std::string* out);
+Status json_to_int_list(const nlohmann::json& j, const std::string& where,
+                        std::vector<int64_t>* out);
+Status json_get_int(const nlohmann::json& obj, const char* key, const std::string& where,
+                    int64_t* out);
+Status json_get_string(const nlohmann::json& obj, const char* key, const std::string& where,
+                       std::string* out);
+// Finite doubles as JSON numbers (shortest round-trip form); NaN/inf as "nan"/"inf"/"-inf".
+nlohmann::json double_to_json(double d);
+
+// Runs every check model_load_buffer runs, without requiring 64-byte alignment of `data` and
+// without keeping anything: the writer's self-check.
+Status verify_model_bytes(const void* data, size_t size);
 
 // Checks labels against the first graph output's last dim (when static and labels non-empty).
 Status check_labels(const Graph& g, const ModelMetadata& m);

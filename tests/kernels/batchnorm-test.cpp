@@ -12,9 +12,9 @@ namespace morsel::ref::test {
 namespace {
 
 TEST(BatchNorm, HandWorked) {
-  // x [2,2] = [[1,2],[3,4]], mean [1,2], var [4,0.25], eps 0 -> std [2,0.5], gamma [1,2], beta [0,1]
-  // y[0,0] = (1-1)/2*1+0 = 0       y[0,1] = (2-2)/0.5*2+1 = 1
-  // y[1,0] = (3-1)/2*1+0 = 1       y[1,1] = (4-2)/0.5*2+1 = 9
+  // x [2,2] = [[1,2],[3,4]], mean [1,2], var [4,0.25], eps 0 -> std [2,0.5], gamma [1,2], beta
+  // [0,1] y[0,0] = (1-1)/2*1+0 = 0       y[0,1] = (2-2)/0.5*2+1 = 1 y[1,0] = (3-1)/2*1+0 = 1 y[1,1]
+  // = (4-2)/0.5*2+1 = 9
   const std::vector<float> x = {1, 2, 3, 4}, gamma = {1, 2}, beta = {0, 1}, mean = {1, 2},
                            var = {4, 0.25f};
   std::vector<float> y(4);

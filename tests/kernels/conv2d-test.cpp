@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <vector>
 
 #include "kernels/ref-test-util.h"
@@ -148,6 +149,13 @@ struct ConvCase {
   Activation act;
 };
 
+void PrintTo(const ConvCase& k, std::ostream* os) {
+  *os << "x[" << k.n << "," << k.h << "," << k.w << "," << k.c << "] k" << k.kh << "x" << k.kw
+      << " co" << k.co << " g" << k.groups << " s" << k.sh << "," << k.sw << " d" << k.dh << ","
+      << k.dw << (k.same ? " SAME" : " VALID") << (k.use_bias ? " bias" : "") << " act["
+      << k.act.min << "," << k.act.max << "]";
+}
+
 class Conv2DSweep : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(Conv2DSweep, MatchesPatchOracle) {
@@ -175,8 +183,7 @@ const Activation kTight{-0.3f, 0.4f};
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, Conv2DSweep,
-    ::testing::Values(
-        // n h  w  c  kh kw co g  sh sw dh dw same   bias   act
+    ::testing::Values(  // {n, h, w, c, kh, kw, co, groups, sh, sw, dh, dw, same, bias, act}
         ConvCase{1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, true, false, kNone},
         ConvCase{2, 7, 6, 3, 3, 3, 8, 1, 1, 1, 1, 1, true, true, kRelu},
         ConvCase{1, 9, 9, 3, 3, 3, 16, 1, 2, 2, 1, 1, true, true, kRelu6},  // stem-like
@@ -186,8 +193,8 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{1, 12, 12, 6, 3, 2, 9, 3, 2, 1, 2, 3, false, false, kRelu},
         ConvCase{1, 6, 6, 8, 1, 1, 8, 8, 1, 1, 1, 1, false, true, kNone},
         ConvCase{2, 5, 7, 6, 2, 2, 12, 6, 1, 1, 1, 1, true, true, kRelu6},
-        ConvCase{1, 4, 4, 2, 7, 7, 3, 1, 1, 1, 1, 1, true, true, kNone},  // kernel > image
-        ConvCase{1, 13, 1, 3, 5, 1, 4, 1, 2, 1, 1, 1, true, false, kNone},  // 1-D along H
+        ConvCase{1, 4, 4, 2, 7, 7, 3, 1, 1, 1, 1, 1, true, true, kNone},     // kernel > image
+        ConvCase{1, 13, 1, 3, 5, 1, 4, 1, 2, 1, 1, 1, true, false, kNone},   // 1-D along H
         ConvCase{1, 7, 7, 2, 2, 2, 3, 1, 3, 3, 1, 1, false, true, kNone}));  // stride > kernel
 
 TEST(Conv2D, OneByOneEqualsDense) {
@@ -222,7 +229,8 @@ TEST(Conv2D, DilationEqualsZeroExpandedKernel) {
   for (int64_t ky = 0; ky < p.kh; ky++)
     for (int64_t kx = 0; kx < p.kw; kx++)
       for (int64_t r = 0; r < cig * p.co; r++)
-        wide[((ky * p.dh) * q.kw + kx * p.dw) * cig * q.co + r] = w[(ky * p.kw + kx) * cig * p.co + r];
+        wide[((ky * p.dh) * q.kw + kx * p.dw) * cig * q.co + r] =
+            w[(ky * p.kw + kx) * cig * p.co + r];
   expect_close(run_conv(p, x, w, b.data()), run_conv(q, x, wide, b.data()));
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "kernels/ref-test-util.h"
@@ -36,8 +37,11 @@ TEST(Dense, NegativeClampedByRelu) {
 
 TEST(Dense, RandomAgainstTransposedWeights) {
   // Oracle: transpose w to [M,K] first, so each output is a dot of two contiguous rows.
-  for (const auto [rows, k, m] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {3, 17, 5},
-                                  {7, 64, 10}, {2, 1280, 11}, {13, 3, 31}}) {
+  for (const auto& [rows, k, m] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1},
+                                   {3, 17, 5},
+                                   {7, 64, 10},
+                                   {2, 1280, 11},
+                                   {13, 3, 31}}) {
     const auto x = random_vec(rows * k, static_cast<uint32_t>(k));
     const auto w = random_vec(k * m, static_cast<uint32_t>(k + 1));
     const auto b = random_vec(m, static_cast<uint32_t>(k + 2));

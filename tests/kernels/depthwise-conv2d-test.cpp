@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <vector>
 
 #include "kernels/ref-test-util.h"
@@ -35,7 +36,8 @@ std::vector<float> dw_by_planes(const DepthwiseConv2DParams& p, const std::vecto
     for (int64_t c = 0; c < p.c; c++) {
       std::vector<float> plane;
       for (int64_t iy = 0; iy < p.h; iy++)
-        for (int64_t ix = 0; ix < p.w; ix++) plane.push_back(x[((n * p.h + iy) * p.w + ix) * p.c + c]);
+        for (int64_t ix = 0; ix < p.w; ix++)
+          plane.push_back(x[((n * p.h + iy) * p.w + ix) * p.c + c]);
       for (int64_t m = 0; m < p.m; m++) {
         std::vector<float> filter;
         for (int64_t t = 0; t < p.kh * p.kw; t++) filter.push_back(w[t * cm + c * p.m + m]);
@@ -52,7 +54,8 @@ std::vector<float> dw_by_planes(const DepthwiseConv2DParams& p, const std::vecto
             float dot = 0.f;
             for (size_t t = 0; t < patch.size(); t++) dot += patch[t] * filter[t];
             if (bias) dot += bias[c * p.m + m];
-            y[((n * p.oh + oy) * p.ow + ox) * cm + c * p.m + m] = std::clamp(dot, p.act.min, p.act.max);
+            y[((n * p.oh + oy) * p.ow + ox) * cm + c * p.m + m] =
+                std::clamp(dot, p.act.min, p.act.max);
           }
       }
     }
@@ -99,6 +102,12 @@ struct DwCase {
   bool same, use_bias;
 };
 
+void PrintTo(const DwCase& k, std::ostream* os) {
+  *os << "x[" << k.n << "," << k.h << "," << k.w << "," << k.c << "] k" << k.kh << "x" << k.kw
+      << " m" << k.m << " s" << k.sh << "," << k.sw << " d" << k.dh << "," << k.dw
+      << (k.same ? " SAME" : " VALID") << (k.use_bias ? " bias" : "");
+}
+
 class DepthwiseSweep : public ::testing::TestWithParam<DwCase> {};
 
 DepthwiseConv2DParams make(const DwCase& k) {
@@ -143,16 +152,15 @@ TEST_P(DepthwiseSweep, EqualsGroupedConv) {
   expect_close(run_dw(d, x, w, bias), y_conv);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, DepthwiseSweep,
-    ::testing::Values(
-        // n h  w  c  kh kw m  sh sw dh dw same   bias
-        DwCase{1, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, true, true},
-        DwCase{2, 8, 9, 3, 3, 3, 2, 2, 2, 1, 1, true, true},  // groups=C, CO=2C
-        DwCase{1, 11, 10, 4, 5, 5, 1, 2, 1, 1, 1, true, false},
-        DwCase{1, 9, 9, 6, 3, 3, 3, 1, 1, 2, 2, true, true},
-        DwCase{1, 10, 7, 2, 3, 2, 2, 3, 2, 1, 2, false, true},
-        DwCase{1, 5, 5, 7, 1, 1, 1, 1, 1, 1, 1, false, false}));
+// Cases with m = 1 check groups = C, CO = C; m = 2 and 3 check groups = C, CO = 2C and 3C.
+INSTANTIATE_TEST_SUITE_P(Shapes, DepthwiseSweep,
+                         ::testing::Values(  // {n, h, w, c, kh, kw, m, sh, sw, dh, dw, same, bias}
+                             DwCase{1, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, true, true},
+                             DwCase{2, 8, 9, 3, 3, 3, 2, 2, 2, 1, 1, true, true},
+                             DwCase{1, 11, 10, 4, 5, 5, 1, 2, 1, 1, 1, true, false},
+                             DwCase{1, 9, 9, 6, 3, 3, 3, 1, 1, 2, 2, true, true},
+                             DwCase{1, 10, 7, 2, 3, 2, 2, 3, 2, 1, 2, false, true},
+                             DwCase{1, 5, 5, 7, 1, 1, 1, 1, 1, 1, 1, false, false}));
 
 }  // namespace
 }  // namespace morsel::ref::test

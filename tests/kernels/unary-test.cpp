@@ -13,7 +13,7 @@ namespace {
 
 using UnaryFn = void (*)(int64_t, const float*, float*);
 
-std::vector<float> apply(UnaryFn f, const std::vector<float>& x) {
+std::vector<float> run_unary(UnaryFn f, const std::vector<float>& x) {
   std::vector<float> y(x.size(), -12345.f);
   f(static_cast<int64_t>(x.size()), x.data(), y.data());
   return y;
@@ -45,12 +45,12 @@ TEST(Clip, ClampsToRange) {
 TEST(Sigmoid, KnownValues) {
   // sigmoid(0) = 1/2; sigmoid(ln 3) = 1/(1 + 1/3) = 3/4; sigmoid(-ln 3) = 1/4.
   const float ln3 = std::log(3.f);
-  expect_close(apply(sigmoid, {0.f, ln3, -ln3}), {0.5f, 0.75f, 0.25f});
+  expect_close(run_unary(sigmoid, {0.f, ln3, -ln3}), {0.5f, 0.75f, 0.25f});
 }
 
 TEST(Sigmoid, LargeMagnitudesStayFinite) {
   // e^100 and e^1000 overflow float; the stable form never computes them.
-  const auto y = apply(sigmoid, {100.f, -100.f, 1000.f, -1000.f, 3.4e38f, -3.4e38f});
+  const auto y = run_unary(sigmoid, {100.f, -100.f, 1000.f, -1000.f, 3.4e38f, -3.4e38f});
   expect_all_finite(y);
   EXPECT_EQ(y[0], 1.f);
   EXPECT_GE(y[1], 0.f);
@@ -63,27 +63,27 @@ TEST(Sigmoid, LargeMagnitudesStayFinite) {
 
 TEST(Sigmoid, RandomAgainstDoubleAndSymmetric) {
   const auto x = random_vec(1000, 7, -20.f, 20.f);
-  const auto y = apply(sigmoid, x);
+  const auto y = run_unary(sigmoid, x);
   std::vector<float> want, neg_x;
   for (float v : x) want.push_back(static_cast<float>(1.0 / (1.0 + std::exp(-double{v}))));
   expect_close(y, want);
   // sigmoid(x) + sigmoid(-x) = 1
   for (float v : x) neg_x.push_back(-v);
-  const auto y_neg = apply(sigmoid, neg_x);
+  const auto y_neg = run_unary(sigmoid, neg_x);
   for (size_t i = 0; i < x.size(); i++) EXPECT_NEAR(y[i] + y_neg[i], 1.f, 1e-6f) << x[i];
 }
 
 TEST(Tanh, KnownValuesAndExtremes) {
   // tanh(0) = 0; tanh(ln 2) = (2 - 1/2)/(2 + 1/2) = 0.6; saturates to +-1 without nan.
   const float ln2 = std::log(2.f);
-  const auto y = apply(tanh, {0.f, ln2, -ln2, 100.f, -100.f});
+  const auto y = run_unary(tanh, {0.f, ln2, -ln2, 100.f, -100.f});
   expect_close(y, {0.f, 0.6f, -0.6f, 1.f, -1.f});
 }
 
 TEST(Swish, KnownValuesAndExtremes) {
   // swish(0) = 0; swish(ln 3) = ln3 * 3/4; swish(-ln 3) = -ln3 / 4; swish(+-100) = 100, ~-0.
   const float ln3 = std::log(3.f);
-  const auto y = apply(swish, {0.f, ln3, -ln3, 100.f, -100.f, -1000.f});
+  const auto y = run_unary(swish, {0.f, ln3, -ln3, 100.f, -100.f, -1000.f});
   expect_all_finite(y);
   expect_close(y, {0.f, ln3 * 0.75f, -ln3 * 0.25f, 100.f, 0.f, 0.f});
 }
@@ -92,13 +92,13 @@ TEST(Swish, RandomAgainstDouble) {
   const auto x = random_vec(500, 8, -12.f, 12.f);
   std::vector<float> want;
   for (float v : x) want.push_back(static_cast<float>(v / (1.0 + std::exp(-double{v}))));
-  expect_close(apply(swish, x), want);
+  expect_close(run_unary(swish, x), want);
 }
 
 TEST(HardSwish, Breakpoints) {
   // x * relu6(x+3) / 6: -4 -> -4*0/6 = 0; -3 -> -3*0/6 = 0; -1 -> -1*2/6 = -1/3; 0 -> 0;
   // 1 -> 1*4/6 = 2/3; 3 -> 3*6/6 = 3; 6 -> 6*6/6 = 6 (relu6 saturated); 10 -> 10.
-  expect_close(apply(hard_swish, {-4, -3, -1, 0, 1, 3, 6, 10}),
+  expect_close(run_unary(hard_swish, {-4, -3, -1, 0, 1, 3, 6, 10}),
                {0, 0, -1.f / 3, 0, 2.f / 3, 3, 6, 10});
 }
 

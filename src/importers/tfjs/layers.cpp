@@ -485,7 +485,7 @@ class LayersImporter {
     }
     if (cls == "Reshape") {
       std::vector<int64_t> shape{0};
-      for (const json& d : c.at("target_shape")) shape.push_back(jint(d));
+      for (const json& d : c.at("target_shape")) shape.push_back(d.is_null() ? -1 : jint(d));
       Attrs a;
       a.set("shape", shape);
       return g_.add_node(OpType::RESHAPE, name, {x}, a);

@@ -21,10 +21,14 @@ std::vector<int64_t> broadcast_strides(int rank, const int64_t* shape) {
 
 float apply(BinaryOp op, float a, float b) {
   switch (op) {
-    case BinaryOp::ADD: return a + b;
-    case BinaryOp::SUB: return a - b;
-    case BinaryOp::MUL: return a * b;
-    case BinaryOp::DIV: return a / b;
+    case BinaryOp::ADD:
+      return a + b;
+    case BinaryOp::SUB:
+      return a - b;
+    case BinaryOp::MUL:
+      return a * b;
+    case BinaryOp::DIV:
+      return a / b;
   }
   return 0.f;
 }

@@ -34,7 +34,8 @@ void conv2d(const Conv2DParams& p, const float* x, const float* w, const float* 
             }
           }
           if (bias) acc += bias[o];
-          y[((n * p.oh + oy) * p.ow + ox) * p.co + o] = std::min(std::max(acc, p.act.min), p.act.max);
+          y[((n * p.oh + oy) * p.ow + ox) * p.co + o] =
+              std::min(std::max(acc, p.act.min), p.act.max);
         }
       }
     }

@@ -1,0 +1,113 @@
+// Session tests: batch > 1 equals per-image runs, re-prepare on a new batch, per-op profile,
+// input validation; Classifier top-k ordering.
+#include <gtest/gtest.h>
+
+#include "runtime/classifier.h"
+#include "runtime/session.h"
+#include "util/test_util.h"
+
+namespace morsel {
+namespace {
+
+// conv3x3(SAME, relu6) -> depthwise -> mean(H,W) -> dense -> softmax, random weights.
+std::shared_ptr<const Graph> small_classifier_graph() {
+  auto g = std::make_shared<Graph>();
+  int x = g->add_input("image", DType::F32, {-1, 8, 8, 3});
+  Attrs c;
+  c.set("padding", std::string("SAME"));
+  c.set("strides", std::vector<int64_t>{2, 2});
+  c.set("act", std::string("relu6"));
+  int y = g->add_node(OpType::CONV2D, "conv", {x, g->add_const("w1", test::random_tensor({3, 3, 3, 4}, 1)),
+                                               g->add_const("b1", test::random_tensor({4}, 2))}, c);
+  Attrs d;
+  d.set("padding", std::string("SAME"));
+  y = g->add_node(OpType::DEPTHWISE_CONV2D, "dw", {y, g->add_const("w2", test::random_tensor({3, 3, 4, 1}, 3)), -1}, d);
+  Attrs m;
+  m.set("axes", std::vector<int64_t>{1, 2});
+  y = g->add_node(OpType::MEAN, "pool", {y}, m);
+  y = g->add_node(OpType::DENSE, "fc", {y, g->add_const("w3", test::random_tensor({4, 5}, 4)),
+                                         g->add_const("b3", test::random_tensor({5}, 5))}, Attrs());
+  Attrs s;
+  s.set("axis", int64_t{-1});
+  y = g->add_node(OpType::SOFTMAX, "softmax", {y}, s);
+  g->outputs = {y};
+  return g;
+}
+
+TEST(Session, BatchEqualsSingleRuns) {
+  auto g = small_classifier_graph();
+  auto s = Session::create(g);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  Tensor batch = test::random_tensor({3, 8, 8, 3}, 42, 0, 1);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(s.value()->run({batch}, &out).ok());
+  ASSERT_EQ(out[0].shape(), (Shape{3, 5}));
+  EXPECT_EQ(s.value()->batch(), 3);
+  for (int i = 0; i < 3; i++) {
+    Tensor one(DType::F32, {1, 8, 8, 3});
+    std::memcpy(one.raw_mut(), batch.data<float>() + i * 192, 192 * sizeof(float));
+    std::vector<Tensor> o1;
+    ASSERT_TRUE(s.value()->run({one}, &o1).ok());
+    float sum = 0;
+    for (int j = 0; j < 5; j++) {
+      EXPECT_FLOAT_EQ(o1[0].data<float>()[j], out[0].data<float>()[i * 5 + j]);
+      sum += o1[0].data<float>()[j];
+    }
+    EXPECT_NEAR(sum, 1.0f, 1e-5);
+  }
+}
+
+TEST(Session, RejectsWrongInputs) {
+  auto s = Session::create(small_classifier_graph());
+  ASSERT_TRUE(s.ok());
+  std::vector<Tensor> out;
+  EXPECT_FALSE(s.value()->run({Tensor(DType::F32, {1, 9, 8, 3})}, &out).ok());
+  EXPECT_FALSE(s.value()->run({Tensor(DType::I32, {1, 8, 8, 3})}, &out).ok());
+  EXPECT_FALSE(s.value()->run({}, &out).ok());
+  EXPECT_FALSE(s.value()->prepare(0).ok());
+  // Still healthy afterwards.
+  EXPECT_TRUE(s.value()->run({Tensor(DType::F32, {1, 8, 8, 3})}, &out).ok());
+}
+
+TEST(Session, ProfileRecordsEveryNode) {
+  SessionOptions o;
+  o.profile = true;
+  auto s = Session::create(small_classifier_graph(), o);
+  ASSERT_TRUE(s.ok());
+  std::vector<Tensor> out;
+  for (int i = 0; i < 2; i++) ASSERT_TRUE(s.value()->run({Tensor(DType::F32, {1, 8, 8, 3})}, &out).ok());
+  auto prof = s.value()->profile();
+  ASSERT_EQ(prof.size(), 5u);
+  EXPECT_EQ(prof[0].node, "conv");
+  EXPECT_EQ(prof[0].op, "Conv2D");
+  EXPECT_EQ(prof[0].out_shape, (Shape{1, 4, 4, 4}));
+  for (const auto& p : prof) {
+    EXPECT_EQ(p.calls, 2);
+    EXPECT_GE(p.total_ms, 0.0);
+  }
+}
+
+TEST(Session, CreateRejectsInvalidGraphs) {
+  auto g = std::make_shared<Graph>();
+  int x = g->add_input("x", DType::F32, {-1, 4, 4, 3});
+  g->outputs = {g->add_node(OpType::CONV2D, "bad", {x, g->add_const("w", Tensor(DType::F32, {3, 3, 5, 2})), -1}, Attrs())};
+  auto s = Session::create(g);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("bad"), std::string::npos);
+}
+
+TEST(Classifier, TopKOrdersByScoreThenIndex) {
+  const float scores[] = {0.1f, 0.4f, 0.1f, 0.4f, 0.0f};
+  auto p = top_k(scores, 5, 3, {"a", "b", "c", "d", "e"});
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].index, 1);
+  EXPECT_EQ(p[1].index, 3);
+  EXPECT_EQ(p[2].index, 0);
+  EXPECT_EQ(p[2].label, "a");
+  auto q = top_k(scores, 5, 10, {});
+  EXPECT_EQ(q.size(), 5u);
+  EXPECT_EQ(q[4].label, "class_4");
+}
+
+}  // namespace
+}  // namespace morsel

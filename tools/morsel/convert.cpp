@@ -1,0 +1,212 @@
+// `morsel convert`: a TF.js model (directory or model.json) -> one .morsel file with labels,
+// preprocessing and provenance.
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.h"
+#include "format/writer.h"
+#include "importers/tfjs/tfjs.h"
+
+namespace morsel::cli {
+
+namespace {
+
+struct ConvertArgs {
+  std::string input, output, labels_path, name, description;
+  std::string input_size, resize, crop = "none", channel_order = "rgb", normalize;
+  float crop_fraction = 0.875f;
+  std::vector<float> mean, std;
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string dir_of(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path;
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+// A JSON array of strings, or one label per line (blank lines ignored, whitespace trimmed).
+Result<std::vector<std::string>> read_labels(const std::string& path) {
+  Status st;
+  std::string text = read_text_file(path, &st);
+  MORSEL_RETURN_IF_ERROR(st);
+  std::vector<std::string> labels;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') {
+    try {
+      for (const auto& v : nlohmann::json::parse(text)) labels.push_back(v.get<std::string>());
+    } catch (const std::exception& e) {
+      return MORSEL_ERROR(INVALID_ARGUMENT, "%s: not a JSON array of strings (%s)", path.c_str(), e.what());
+    }
+    return labels;
+  }
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t a = line.find_first_not_of(" \t\r"), b = line.find_last_not_of(" \t\r");
+    if (a == std::string::npos) continue;
+    labels.push_back(line.substr(a, b - a + 1));
+  }
+  return labels;
+}
+
+Status apply_preprocess_args(const ConvertArgs& a, const Shape& input_shape, PreprocessSpec* pp,
+                             std::vector<std::string>* notes) {
+  if (input_shape.size() == 4 && input_shape[1] > 0 && input_shape[2] > 0) {
+    pp->height = input_shape[1];
+    pp->width = input_shape[2];
+  }
+  if (!a.input_size.empty()) {
+    long long h = 0, w = 0;
+    if (std::sscanf(a.input_size.c_str(), "%lldx%lld", &h, &w) != 2)
+      return MORSEL_ERROR(INVALID_ARGUMENT, "--input-size wants HxW, e.g. 224x224");
+    if (input_shape.size() == 4 && (h != input_shape[1] || w != input_shape[2]))
+      return MORSEL_ERROR(INVALID_ARGUMENT, "--input-size %lldx%lld contradicts the model's input %s",
+                          h, w, shape_str(input_shape).c_str());
+    pp->height = h;
+    pp->width = w;
+  }
+  if (!a.resize.empty() && !resize_method_from_name(a.resize, &pp->resize))
+    return MORSEL_ERROR(INVALID_ARGUMENT, "unknown --resize '%s'", a.resize.c_str());
+  if (!crop_mode_from_name(a.crop, &pp->crop))
+    return MORSEL_ERROR(INVALID_ARGUMENT, "unknown --crop '%s' (none or center)", a.crop.c_str());
+  pp->crop_fraction = pp->crop == CropMode::CENTER ? a.crop_fraction : 1.0f;
+  if (a.channel_order == "rgb") pp->channel_order = ChannelOrder::RGB;
+  else if (a.channel_order == "bgr") pp->channel_order = ChannelOrder::BGR;
+  else return MORSEL_ERROR(INVALID_ARGUMENT, "--channel-order is rgb or bgr");
+  // Normalization: a named preset, then explicit --mean/--std override it.
+  std::string norm = a.normalize;
+  if (norm.empty() && a.mean.empty() && a.std.empty()) {
+    norm = "unit";
+    notes->push_back("the source does not say how inputs are scaled: assuming pixels/255 "
+                     "(--normalize unit); pass --normalize or --mean/--std if the model was "
+                     "trained otherwise");
+  }
+  if (norm == "unit") {  // [0, 1]
+    for (int c = 0; c < 3; c++) pp->mean[c] = 0, pp->std[c] = 255;
+  } else if (norm == "symmetric") {  // [-1, 1]
+    for (int c = 0; c < 3; c++) pp->mean[c] = 127.5f, pp->std[c] = 127.5f;
+  } else if (norm == "imagenet") {
+    const float m[3] = {123.675f, 116.28f, 103.53f}, s[3] = {58.395f, 57.12f, 57.375f};
+    for (int c = 0; c < 3; c++) pp->mean[c] = m[c], pp->std[c] = s[c];
+  } else if (norm == "raw") {  // 0..255
+    for (int c = 0; c < 3; c++) pp->mean[c] = 0, pp->std[c] = 1;
+  } else if (!norm.empty()) {
+    return MORSEL_ERROR(INVALID_ARGUMENT, "unknown --normalize '%s' (unit, symmetric, imagenet, raw)",
+                        norm.c_str());
+  }
+  auto three = [](const std::vector<float>& v, float* out, const char* flag) {
+    if (v.empty()) return Status();
+    if (v.size() == 1) {
+      for (int c = 0; c < 3; c++) out[c] = v[0];
+    } else if (v.size() == 3) {
+      for (int c = 0; c < 3; c++) out[c] = v[static_cast<size_t>(c)];
+    } else {
+      return MORSEL_ERROR(INVALID_ARGUMENT, "%s takes 1 or 3 values", flag);
+    }
+    return Status();
+  };
+  MORSEL_RETURN_IF_ERROR(three(a.mean, pp->mean, "--mean"));
+  MORSEL_RETURN_IF_ERROR(three(a.std, pp->std, "--std"));
+  return preprocess_spec_validate(*pp);
+}
+
+int run_convert(const ConvertArgs& a) {
+  const std::string& in = a.input;
+  if (ends_with(in, ".onnx") || ends_with(in, ".h5") || ends_with(in, ".keras"))
+    return fail("importing " + in + " is not supported yet: convert a TF.js model "
+                "(a directory with model.json, or the model.json itself)");
+  if (ends_with(in, ".morsel")) return fail(in + " is already a .morsel file");
+  auto imp = tfjs::import_model(in);
+  if (!imp.ok()) return fail(imp.status().with_context(in));
+  tfjs::ImportResult& r = imp.value();
+
+  Model model;
+  model.graph = std::move(r.graph);
+  model.meta.name = a.name.empty() ? (r.model_name.empty() ? base_name(dir_of(in)) : r.model_name) : a.name;
+  model.meta.description = a.description;
+  model.meta.provenance.source_format = r.kind;
+  model.meta.provenance.source = base_name(in);
+  std::vector<std::string> notes = r.notes;
+
+  const Shape in_shape = model.graph.values[static_cast<size_t>(model.graph.inputs[0])].shape;
+  if (Status st = apply_preprocess_args(a, in_shape, &model.meta.preprocess, &notes); !st.ok())
+    return fail(st);
+
+  // Labels: --labels, else labels.json / labels.txt beside the model.
+  std::string labels_path = a.labels_path;
+  if (labels_path.empty()) {
+    for (const char* cand : {"labels.json", "labels.txt"}) {
+      std::string p = dir_of(in) + "/" + cand;
+      struct stat st;
+      if (stat(p.c_str(), &st) == 0) {
+        labels_path = p;
+        break;
+      }
+    }
+  }
+  if (!labels_path.empty()) {
+    auto labels = read_labels(labels_path);
+    if (!labels.ok()) return fail(labels.status());
+    model.meta.labels = std::move(labels.value());
+  } else {
+    notes.push_back("no labels given (--labels FILE): predictions will say class_<index>");
+  }
+  const Shape& out_shape = model.graph.values[static_cast<size_t>(model.graph.outputs[0])].shape;
+  if (!model.meta.labels.empty() && out_shape.size() == 2 && out_shape[1] >= 0 &&
+      static_cast<int64_t>(model.meta.labels.size()) != out_shape[1])
+    return fail(str_printf("%zu labels in %s but the model has %lld outputs",
+                           model.meta.labels.size(), labels_path.c_str(), (long long)out_shape[1]));
+
+  std::string out = a.output;
+  if (out.empty()) out = base_name(dir_of(in)) + ".morsel";
+  if (Status st = model_save_file(model, out); !st.ok()) return fail(st);
+  struct stat st;
+  long long size = stat(out.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+  std::printf("%s: %s, %zu ops, %lld parameters, input %s, output %s, %zu labels -> %s (%.2f MB)\n",
+              in.c_str(), r.kind.c_str(), model.graph.nodes.size(),
+              (long long)model.graph.param_count(), shape_str(in_shape).c_str(),
+              shape_str(out_shape).c_str(), model.meta.labels.size(), out.c_str(), size / 1e6);
+  for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void register_convert(CLI::App& app, Action* run) {
+  auto args = std::make_shared<ConvertArgs>();
+  CLI::App* c = app.add_subcommand("convert", "Convert a TF.js model (layers or graph) to .morsel");
+  c->add_option("input", args->input, "TF.js model directory or model.json")->required();
+  c->add_option("-o,--output", args->output, "output .morsel file (default: <input name>.morsel)");
+  c->add_option("--labels", args->labels_path,
+                "class labels: a JSON array or one label per line (default: labels.json or "
+                "labels.txt next to the model)");
+  c->add_option("--name", args->name, "model name stored in the file");
+  c->add_option("--description", args->description, "free text stored in the file");
+  c->add_option("--input-size", args->input_size, "HxW, must match the model's input when fixed");
+  c->add_option("--resize", args->resize,
+                "bilinear (default), bilinear_align_corners, bilinear_asymmetric, nearest, area");
+  c->add_option("--crop", args->crop, "none (stretch, default) or center");
+  c->add_option("--crop-fraction", args->crop_fraction, "with --crop center (default 0.875)");
+  c->add_option("--channel-order", args->channel_order, "rgb (default) or bgr");
+  c->add_option("--normalize", args->normalize,
+                "unit [0,1] (default), symmetric [-1,1], imagenet (mean/std), raw [0,255]");
+  c->add_option("--mean", args->mean, "per-channel mean in 0..255 units (1 or 3 values)")->delimiter(',');
+  c->add_option("--std", args->std, "per-channel std in 0..255 units (1 or 3 values)")->delimiter(',');
+  c->callback([args, run] { *run = [args] { return run_convert(*args); }; });
+}
+
+}  // namespace morsel::cli

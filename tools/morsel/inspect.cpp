@@ -1,0 +1,173 @@
+// `morsel inspect`: what a .morsel file (or a TF.js model) holds: metadata, inputs/outputs,
+// preprocessing, labels, op counts, parameters; --nodes lists every node; --json for tools.
+#include <sys/stat.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "format/model.h"
+#include "importers/tfjs/tfjs.h"
+
+namespace morsel::cli {
+
+namespace {
+
+struct InspectArgs {
+  std::string model;
+  bool nodes = false;
+  bool json = false;
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string fmt_count(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string node_detail(const Graph& g, const Node& n) {
+  std::string d;
+  for (const auto& [k, v] : n.attrs.all()) {
+    d += " " + k + "=";
+    if (auto* i = std::get_if<int64_t>(&v)) d += std::to_string(*i);
+    else if (auto* f = std::get_if<double>(&v)) d += str_printf("%g", *f);
+    else if (auto* s = std::get_if<std::string>(&v)) d += *s;
+    else if (auto* iv = std::get_if<std::vector<int64_t>>(&v)) d += shape_str(*iv);
+    else if (auto* fv = std::get_if<std::vector<double>>(&v)) {
+      d += "[";
+      for (size_t i = 0; i < fv->size(); i++) d += (i ? "," : "") + str_printf("%g", (*fv)[i]);
+      d += "]";
+    }
+  }
+  return d;
+}
+
+int run_inspect(const InspectArgs& a) {
+  Model model;
+  std::string format = "morsel";
+  if (ends_with(a.model, ".morsel")) {
+    auto m = model_load_file(a.model);
+    if (!m.ok()) return fail(m.status().with_context(a.model));
+    model = std::move(m.value());
+  } else {
+    auto r = tfjs::import_model(a.model);
+    if (!r.ok()) return fail(r.status().with_context(a.model));
+    model.graph = std::move(r.value().graph);
+    model.meta.name = r.value().model_name;
+    model.meta.provenance.source_format = r.value().kind;
+    format = r.value().kind;
+  }
+  const Graph& g = model.graph;
+  const ModelMetadata& meta = model.meta;
+  std::map<std::string, int> op_counts;
+  for (const Node& n : g.nodes) op_counts[op_name(n.op)]++;
+  struct stat st;
+  const long long file_size = stat(a.model.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+  const PreprocessSpec& pp = meta.preprocess;
+
+  if (a.json) {
+    nlohmann::json j;
+    j["file"] = a.model;
+    j["format"] = format;
+    j["file_bytes"] = file_size;
+    j["name"] = meta.name;
+    j["description"] = meta.description;
+    j["provenance"] = {{"source_format", meta.provenance.source_format},
+                       {"source", meta.provenance.source},
+                       {"converter", meta.provenance.converter},
+                       {"created", meta.provenance.created},
+                       {"quantization", meta.provenance.quantization}};
+    for (int id : g.inputs)
+      j["inputs"].push_back({{"name", g.values[static_cast<size_t>(id)].name},
+                             {"shape", g.values[static_cast<size_t>(id)].shape}});
+    for (int id : g.outputs)
+      j["outputs"].push_back({{"name", g.values[static_cast<size_t>(id)].name},
+                              {"shape", g.values[static_cast<size_t>(id)].shape}});
+    if (format == "morsel")
+      j["preprocess"] = {{"height", pp.height}, {"width", pp.width},
+                         {"resize", resize_method_name(pp.resize)},
+                         {"crop", crop_mode_name(pp.crop)}, {"crop_fraction", pp.crop_fraction},
+                         {"channel_order", pp.channel_order == ChannelOrder::RGB ? "rgb" : "bgr"},
+                         {"mean", {pp.mean[0], pp.mean[1], pp.mean[2]}},
+                         {"std", {pp.std[0], pp.std[1], pp.std[2]}}};
+    j["labels"] = meta.labels;
+    j["ops"] = op_counts;
+    j["node_count"] = g.nodes.size();
+    j["parameters"] = g.param_count();
+    j["weight_bytes"] = g.const_bytes();
+    if (a.nodes) {
+      for (const Node& n : g.nodes) {
+        nlohmann::json nj = {{"name", n.name}, {"op", op_name(n.op)}};
+        for (int id : n.inputs) nj["inputs"].push_back(id < 0 ? "" : g.values[static_cast<size_t>(id)].name);
+        nj["shape"] = g.values[static_cast<size_t>(n.outputs[0])].shape;
+        j["nodes"].push_back(nj);
+      }
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+
+  std::printf("%s\n", a.model.c_str());
+  std::printf("  format       %s%s\n", format.c_str(),
+              file_size >= 0 ? str_printf(", %.2f MB", file_size / 1e6).c_str() : "");
+  if (!meta.name.empty()) std::printf("  name         %s\n", meta.name.c_str());
+  if (!meta.description.empty()) std::printf("  description  %s\n", meta.description.c_str());
+  if (!meta.provenance.source_format.empty())
+    std::printf("  source       %s %s\n", meta.provenance.source_format.c_str(),
+                meta.provenance.source.c_str());
+  if (!meta.provenance.converter.empty())
+    std::printf("  converted    by %s at %s, quantization %s\n", meta.provenance.converter.c_str(),
+                meta.provenance.created.c_str(), meta.provenance.quantization.c_str());
+  for (int id : g.inputs)
+    std::printf("  input        %s %s f32\n", g.values[static_cast<size_t>(id)].name.c_str(),
+                shape_str(g.values[static_cast<size_t>(id)].shape).c_str());
+  for (int id : g.outputs)
+    std::printf("  output       %s %s f32\n", g.values[static_cast<size_t>(id)].name.c_str(),
+                shape_str(g.values[static_cast<size_t>(id)].shape).c_str());
+  if (format == "morsel") {
+    std::printf("  preprocess   %lldx%lld %s, crop %s", (long long)pp.height, (long long)pp.width,
+                resize_method_name(pp.resize), crop_mode_name(pp.crop));
+    if (pp.crop == CropMode::CENTER) std::printf(" %.3f", pp.crop_fraction);
+    std::printf(", %s, (pixel - [%g %g %g]) / [%g %g %g]\n",
+                pp.channel_order == ChannelOrder::RGB ? "rgb" : "bgr", pp.mean[0], pp.mean[1],
+                pp.mean[2], pp.std[0], pp.std[1], pp.std[2]);
+  }
+  if (!meta.labels.empty()) {
+    std::printf("  labels       %zu:", meta.labels.size());
+    for (size_t i = 0; i < meta.labels.size() && i < 12; i++) std::printf(" %s", meta.labels[i].c_str());
+    if (meta.labels.size() > 12) std::printf(" ...");
+    std::printf("\n");
+  }
+  std::printf("  parameters   %s (%.2f MB of weights)\n", fmt_count(g.param_count()).c_str(),
+              g.const_bytes() / 1e6);
+  std::printf("  ops          %zu:", g.nodes.size());
+  for (const auto& [op, n] : op_counts) std::printf(" %s×%d", op.c_str(), n);
+  std::printf("\n");
+  if (a.nodes) {
+    std::printf("\n  %-4s %-18s %-22s %s\n", "#", "op", "output", "name / attributes");
+    for (size_t i = 0; i < g.nodes.size(); i++) {
+      const Node& n = g.nodes[i];
+      std::printf("  %-4zu %-18s %-22s %s%s\n", i, op_name(n.op),
+                  shape_str(g.values[static_cast<size_t>(n.outputs[0])].shape).c_str(),
+                  n.name.c_str(), node_detail(g, n).c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_inspect(CLI::App& app, Action* run) {
+  auto args = std::make_shared<InspectArgs>();
+  CLI::App* c = app.add_subcommand("inspect", "Show what a .morsel file (or a TF.js model) holds");
+  c->add_option("model", args->model, ".morsel file, or a TF.js model directory / model.json")->required();
+  c->add_flag("--nodes", args->nodes, "list every node with its output shape and attributes");
+  c->add_flag("--json", args->json, "machine-readable output");
+  c->callback([args, run] { *run = [args] { return run_inspect(*args); }; });
+}
+
+}  // namespace morsel::cli
