@@ -403,7 +403,10 @@ Status preprocess_from_json(const json& j, PreprocessSpec* out) {
   MORSEL_RETURN_IF_ERROR(get_float3(j, "mean", w, p.mean));
   MORSEL_RETURN_IF_ERROR(get_float3(j, "std", w, p.std));
   Status st = preprocess_spec_validate(p);
-  if (!st.ok()) return Status(StatusCode::INVALID_MODEL, "metadata: preprocess: " + st.message());
+  if (!st.ok()) {
+    const bool named = st.message().rfind("preprocess", 0) == 0;  // avoid "preprocess: preprocess:"
+    return Status(StatusCode::INVALID_MODEL, "metadata: " + std::string(named ? "" : "preprocess: ") + st.message());
+  }
   *out = p;
   return Status();
 }

@@ -79,6 +79,8 @@ struct CapturingSax : nlohmann::detail::json_sax_dom_parser<json> {
   explicit CapturingSax(json& root) : nlohmann::detail::json_sax_dom_parser<json>(root, false) {}
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
     error = ex.what();
+    const size_t tag_end = error.find("] ");  // drop "[json.exception.parse_error.101] "
+    if (error.rfind("[json.exception.", 0) == 0 && tag_end != std::string::npos) error.erase(0, tag_end + 2);
     return false;
   }
 };
@@ -122,15 +124,15 @@ Status check_file_size(const FileHeader& h, size_t size) {
 Status check_metadata_bounds(const FileHeader& h) {
   const uint64_t body_end = h.file_size - kChecksumSize;
   if (h.metadata_size == 0) return MORSEL_ERROR(INVALID_MODEL, "the metadata block is empty");
+  if (h.metadata_size > kMaxMetadataBytes)
+    return MORSEL_ERROR(LIMIT_EXCEEDED, "metadata block is %llu bytes; the limit is %llu",
+                        static_cast<ull>(h.metadata_size), static_cast<ull>(kMaxMetadataBytes));
   if (h.metadata_offset < h.header_size || h.metadata_offset > body_end ||
       h.metadata_size > body_end - h.metadata_offset)
     return MORSEL_ERROR(INVALID_MODEL,
                         "metadata block [%llu, +%llu) lies outside the file body [%u, %llu)",
                         static_cast<ull>(h.metadata_offset), static_cast<ull>(h.metadata_size),
                         h.header_size, static_cast<ull>(body_end));
-  if (h.metadata_size > kMaxMetadataBytes)
-    return MORSEL_ERROR(LIMIT_EXCEEDED, "metadata block is %llu bytes; the limit is %llu",
-                        static_cast<ull>(h.metadata_size), static_cast<ull>(kMaxMetadataBytes));
   return Status();
 }
 

@@ -63,7 +63,8 @@ Status check_model(const Model& model) {
   st = check_labels(g, model.meta);
   if (!st.ok()) return invalid(st.message());
   st = preprocess_spec_validate(model.meta.preprocess);
-  if (!st.ok()) return invalid("preprocess: " + st.message());
+  if (!st.ok())
+    return invalid((st.message().rfind("preprocess", 0) == 0 ? "" : "preprocess: ") + st.message());
   return Status();
 }
 

@@ -340,19 +340,36 @@ Status infer_node(const Graph& g, const Node& n, std::vector<Shape>* out_shapes,
         if (y[i] < 0) unknown = true;
         else known *= y[i];
       }
-      int64_t total = shape_numel(x);
+      // Dims copied with 0 cancel out of both sides, so Flatten ([0,-1]) of [?,4,4,8] gives
+      // [?,128] even while the batch is unknown.
+      int64_t total = 1;
+      bool total_unknown = false;
+      for (size_t i = 0; i < x.size(); i++) {
+        if (i < target.size() && target[i] == 0) continue;
+        if (x[i] < 0) total_unknown = true;
+        else total *= x[i];
+      }
+      int64_t known_rest = 1;
+      bool rest_unknown = false;
+      for (size_t i = 0; i < target.size(); i++) {
+        if (target[i] == 0 || static_cast<int>(i) == infer) continue;
+        if (y[i] < 0) rest_unknown = true;
+        else known_rest *= y[i];
+      }
+      (void)known;
+      (void)unknown;
       if (infer >= 0) {
-        if (total < 0 || unknown) {
+        if (total_unknown || rest_unknown) {
           y[static_cast<size_t>(infer)] = -1;
         } else {
-          if (known == 0 || total % known != 0)
+          if (known_rest == 0 || total % known_rest != 0)
             return NODE_ERROR("cannot reshape %s to %s", shape_str(x).c_str(),
                               shape_str(target).c_str());
-          y[static_cast<size_t>(infer)] = total / known;
+          y[static_cast<size_t>(infer)] = total / known_rest;
         }
-      } else if (total >= 0 && !unknown && total != known) {
+      } else if (!total_unknown && !rest_unknown && total != known_rest) {
         return NODE_ERROR("cannot reshape %s (%lld elements) to %s", shape_str(x).c_str(),
-                          (long long)total, shape_str(target).c_str());
+                          (long long)shape_numel(x), shape_str(target).c_str());
       }
       out->push_back(y);
       break;

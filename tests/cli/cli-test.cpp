@@ -13,14 +13,14 @@
 namespace morsel {
 namespace {
 
-struct Run {
+struct CliRun {
   int rc;
   std::string out;  // stdout + stderr
 };
 
-Run run(const std::string& args) {
+CliRun run(const std::string& args) {
   std::string cmd = std::string(MORSEL_BINARY_DIR) + "/morsel " + args + " 2>&1";
-  Run r{-1, ""};
+  CliRun r{-1, ""};
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   char buf[4096];
@@ -56,11 +56,11 @@ std::string sample_photo() {
 }
 
 TEST(Cli, HelpListsSubcommands) {
-  Run r = run("--help");
+  CliRun r = run("--help");
   EXPECT_EQ(r.rc, 0);
   for (const char* cmd : {"convert", "inspect", "predict"})
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
-  Run v = run("--version");
+  CliRun v = run("--version");
   EXPECT_EQ(v.rc, 0);
   EXPECT_NE(v.out.find("morsel"), std::string::npos);
 }
@@ -77,12 +77,12 @@ TEST(Cli, ConvertInspectRoundTrip) {
     for (int64_t i = 0; i < classes; i++) f << "label " << i << "\n\n";
   }
   const std::string out = tmp("seq.morsel");
-  Run c = run("convert '" + fixture + "' -o '" + out + "' --labels '" + labels +
+  CliRun c = run("convert '" + fixture + "' -o '" + out + "' --labels '" + labels +
               "' --normalize symmetric --resize area --name tiny");
   ASSERT_EQ(c.rc, 0) << c.out;
   EXPECT_NE(c.out.find("tfjs-layers"), std::string::npos) << c.out;
 
-  Run i = run("inspect '" + out + "' --json --nodes");
+  CliRun i = run("inspect '" + out + "' --json --nodes");
   ASSERT_EQ(i.rc, 0) << i.out;
   auto j = nlohmann::json::parse(i.out);
   EXPECT_EQ(j["name"], "tiny");
@@ -94,7 +94,7 @@ TEST(Cli, ConvertInspectRoundTrip) {
   EXPECT_GT(j["parameters"].get<int64_t>(), 0);
   EXPECT_EQ(j["nodes"].size(), j["node_count"].get<size_t>());
 
-  Run t = run("inspect '" + out + "'");
+  CliRun t = run("inspect '" + out + "'");
   ASSERT_EQ(t.rc, 0);
   EXPECT_NE(t.out.find("parameters"), std::string::npos);
 }
@@ -102,7 +102,7 @@ TEST(Cli, ConvertInspectRoundTrip) {
 TEST(Cli, ConvertRejectsLabelCountMismatch) {
   const std::string labels = tmp("two_labels.json");
   std::ofstream(labels) << R"(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"])";
-  Run c = run("convert '" + test::source_path("tests/data/tfjs/seq_wraps_functional") + "' -o '" +
+  CliRun c = run("convert '" + test::source_path("tests/data/tfjs/seq_wraps_functional") + "' -o '" +
               tmp("x.morsel") + "' --labels '" + labels + "'");
   EXPECT_EQ(c.rc, 1);
   EXPECT_NE(c.out.find("13 labels"), std::string::npos) << c.out;
@@ -123,13 +123,13 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
       {"inspect '" + corrupt + "'", "corrupt"},
   };
   for (const Case& c : cases) {
-    Run r = run(c.args);
+    CliRun r = run(c.args);
     EXPECT_NE(r.rc, 0) << c.args;
     EXPECT_EQ(count_lines(r.out), 1) << c.args << "\n" << r.out;
     EXPECT_EQ(r.out.rfind("morsel: error: ", 0), 0u) << r.out;
     EXPECT_NE(r.out.find(c.needle), std::string::npos) << c.args << "\n" << r.out;
   }
-  Run bad_flag = run("predict --no-such-flag");
+  CliRun bad_flag = run("predict --no-such-flag");
   EXPECT_NE(bad_flag.rc, 0);
 }
 
@@ -141,12 +141,12 @@ TEST(Cli, PredictTop5MatchesTfjs) {
   const std::string photo = sample_photo();
   ASSERT_FALSE(photo.empty()) << "scripts/photos.js failed: run scripts/setup";
   const std::string model = tmp("mobilenet_v2.morsel");
-  Run c = run("convert '" + model_dir + "' -o '" + model +
+  CliRun c = run("convert '" + model_dir + "' -o '" + model +
               "' --normalize unit --resize bilinear_align_corners");
   ASSERT_EQ(c.rc, 0) << c.out;
   const std::string dump = tmp("dump");
   ASSERT_EQ(std::system(("mkdir -p '" + dump + "/tfjs'").c_str()), 0);
-  Run p = run("predict '" + model + "' '" + photo + "' --json --top-k 5 --dump-input '" + dump + "'");
+  CliRun p = run("predict '" + model + "' '" + photo + "' --json --top-k 5 --dump-input '" + dump + "'");
   ASSERT_EQ(p.rc, 0) << p.out;
   auto j = nlohmann::json::parse(p.out);
   ASSERT_EQ(j.size(), 1u);
@@ -172,7 +172,7 @@ TEST(Cli, PredictTop5MatchesTfjs) {
   }
 
   // The text output shows the same ranking.
-  Run text = run("predict '" + model + "' '" + photo + "' -k 5");
+  CliRun text = run("predict '" + model + "' '" + photo + "' -k 5");
   ASSERT_EQ(text.rc, 0);
   size_t pos = 0;
   for (int r = 0; r < 5; r++) {
@@ -184,7 +184,7 @@ TEST(Cli, PredictTop5MatchesTfjs) {
   // One bad image among good ones: reported on one line, the others still answered, exit 1.
   const std::string bad = tmp("truncated.jpg");
   std::ofstream(bad) << "\xff\xd8\xff\xe0 truncated";
-  Run mixed = run("predict '" + model + "' '" + bad + "' '" + photo + "' -k 1");
+  CliRun mixed = run("predict '" + model + "' '" + bad + "' '" + photo + "' -k 1");
   EXPECT_EQ(mixed.rc, 1);
   EXPECT_NE(mixed.out.find("morsel: error: " + bad), std::string::npos) << mixed.out;
   EXPECT_NE(mixed.out.find(labels[order[0]]), std::string::npos) << mixed.out;
