@@ -53,6 +53,8 @@ struct ParityCase {
   int size;
 };
 
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.model << "@" << c.size; }
+
 class NsfwjsParity : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(NsfwjsParity, MatchesTfjsOnRealPhotos) {
