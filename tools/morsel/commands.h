@@ -23,4 +23,8 @@ int fail(const std::string& message);
 
 std::string read_text_file(const std::string& path, Status* st);
 
+bool ends_with(const std::string& s, const std::string& suffix);
+// "a/b/c.jpg" -> "c.jpg"; trailing slashes ignored ("a/dir/" -> "dir").
+std::string base_name(const std::string& path);
+
 }  // namespace morsel::cli

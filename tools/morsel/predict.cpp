@@ -27,11 +27,6 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::string base_name(const std::string& p) {
-  size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 // Minimal .npy (version 1.0, little-endian f32, C order) writer.
 Status write_npy(const std::string& path, const Tensor& t) {
   std::string shape = "(";

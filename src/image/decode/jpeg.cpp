@@ -62,6 +62,18 @@ Status tj_error(void* handle, const char* what) {
                       tjGetErrorStr2(handle));
 }
 
+// Creates a decompressor and reads the frame header.
+Status open_jpeg(const uint8_t* data, size_t size, TjHandle* tj, int* w, int* h, int* colorspace) {
+  tj->reset(tjInitDecompress());
+  if (!*tj)
+    return MORSEL_ERROR(OUT_OF_MEMORY, "cannot create a JPEG decoder: %s", tjGetErrorStr2(nullptr));
+  int subsamp = 0;
+  if (tjDecompressHeader3(tj->get(), data, static_cast<unsigned long>(size), w, h, &subsamp,
+                          colorspace) != 0)
+    return tj_error(tj->get(), "header");
+  return Status();
+}
+
 }  // namespace
 
 ByteSpan jpeg_find_exif(const uint8_t* data, size_t size) {
@@ -69,13 +81,9 @@ ByteSpan jpeg_find_exif(const uint8_t* data, size_t size) {
 }
 
 Status jpeg_read_info(const uint8_t* data, size_t size, ImageInfo* info) {
-  TjHandle tj(tjInitDecompress());
-  if (!tj)
-    return MORSEL_ERROR(OUT_OF_MEMORY, "cannot create a JPEG decoder: %s", tjGetErrorStr2(nullptr));
-  int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj.get(), data, static_cast<unsigned long>(size), &w, &h, &subsamp,
-                          &colorspace) != 0)
-    return tj_error(tj.get(), "header");
+  TjHandle tj;
+  int w = 0, h = 0, colorspace = 0;
+  MORSEL_RETURN_IF_ERROR(open_jpeg(data, size, &tj, &w, &h, &colorspace));
   info->format = ImageFormat::JPEG;
   info->width = w;
   info->height = h;
@@ -85,13 +93,9 @@ Status jpeg_read_info(const uint8_t* data, size_t size, ImageInfo* info) {
 }
 
 Status jpeg_decode(const uint8_t* data, size_t size, const ImageInfo& info, Image* out) {
-  TjHandle tj(tjInitDecompress());
-  if (!tj)
-    return MORSEL_ERROR(OUT_OF_MEMORY, "cannot create a JPEG decoder: %s", tjGetErrorStr2(nullptr));
-  int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj.get(), data, static_cast<unsigned long>(size), &w, &h, &subsamp,
-                          &colorspace) != 0)
-    return tj_error(tj.get(), "header");
+  TjHandle tj;
+  int w = 0, h = 0, colorspace = 0;
+  MORSEL_RETURN_IF_ERROR(open_jpeg(data, size, &tj, &w, &h, &colorspace));
   if (w != info.width || h != info.height || out->rgb.size() != size_t(w) * size_t(h) * 3)
     return MORSEL_ERROR(INTERNAL, "jpeg_decode: output is not sized for %dx%d", w, h);
   // Accurate DCT and fancy upsampling are the defaults; stop on warnings; cap progressive scans.
