@@ -10,6 +10,8 @@ namespace morsel {
 
 namespace {
 
+}  // namespace
+
 ref::Activation activation_of(const Attrs& a) {
   ref::Activation act;
   const std::string s = a.get_str("act", "none");
@@ -25,15 +27,17 @@ ref::Activation activation_of(const Attrs& a) {
   return act;
 }
 
-const float* in_ptr(const Node& n, std::vector<Tensor>& b, size_t i) {
+namespace {
+
+const float* in_ptr(const Node& n, const std::vector<float*>& b, size_t i) {
   if (i >= n.inputs.size() || n.inputs[i] < 0) return nullptr;
-  return b[static_cast<size_t>(n.inputs[i])].data<float>();
+  return b[static_cast<size_t>(n.inputs[i])];
 }
 const Shape& in_shape(const Graph& g, const Node& n, size_t i) {
   return g.values[static_cast<size_t>(n.inputs[i])].shape;
 }
-float* out_ptr(const Node& n, std::vector<Tensor>& b) {
-  return b[static_cast<size_t>(n.outputs[0])].mut<float>();
+float* out_ptr(const Node& n, const std::vector<float*>& b) {
+  return b[static_cast<size_t>(n.outputs[0])];
 }
 const Shape& out_shape(const Graph& g, const Node& n) {
   return g.values[static_cast<size_t>(n.outputs[0])].shape;
@@ -54,7 +58,7 @@ size_t norm_axis(int64_t axis, size_t rank) {
 
 }  // namespace
 
-Result<KernelFn> bind_reference(const Graph& g, const Node& n, std::vector<Tensor>& b) {
+Result<KernelFn> bind_reference(const Graph& g, const Node& n, const std::vector<float*>& b) {
   const Shape& ys = out_shape(g, n);
   float* y = out_ptr(n, b);
   const int64_t numel = shape_numel(ys);

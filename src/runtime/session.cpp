@@ -1,10 +1,12 @@
-// Session: prepare (shapes, weights, kernel binding) and run.
+// Session: prepare (shapes, memory plan, kernel choice, weight packing) and run.
 #include "runtime/session.h"
 
 #include <chrono>
 #include <cstring>
 
+#include "core/cpu.h"
 #include "runtime/bind.h"
+#include "runtime/memory_plan.h"
 
 namespace morsel {
 
@@ -30,13 +32,40 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Graph> gr
         return MORSEL_ERROR(UNSUPPORTED, "graph input '%s' %s: only the batch dim may be unknown",
                             v.name.c_str(), shape_str(v.shape).c_str());
   }
+  if (options.threads < 0 || options.threads > 256)
+    return MORSEL_ERROR(INVALID_ARGUMENT, "threads must be in 0..256 (0 = one per core)");
   std::unique_ptr<Session> s(new Session());
   s->source_ = std::move(graph);
   s->options_ = options;
   s->graph_ = *s->source_;
   // Check the whole graph with an unknown batch once, so errors surface at load time.
   MORSEL_RETURN_IF_ERROR(s->graph_.infer_shapes());
+  if (!options.reference_kernels) {
+    Isa isa = isa_default();
+    if (options.isa >= 0 && options.isa < static_cast<int>(isa_supported()) + 1 &&
+        options.isa <= static_cast<int>(Isa::AVX512))
+      isa = static_cast<Isa>(options.isa);
+    else if (options.isa >= 0)
+      return MORSEL_ERROR(UNSUPPORTED, "this CPU does not support the requested kernels");
+    s->kernels_ = &kernels::f32_kernels(isa);
+  }
+  const int threads = options.threads > 0 ? options.threads : physical_cores();
+  s->pool_ = std::make_unique<ThreadPool>(s->kernels_ ? threads : 1);
+  // Constants as f32 once (f32 constants are shared with the model, not copied).
+  s->const_f32_.resize(s->graph_.values.size());
+  for (size_t i = 0; i < s->graph_.values.size(); i++)
+    if (s->graph_.values[i].is_const()) s->const_f32_[i] = tensor_to_f32(s->graph_.values[i].data);
+  s->packed_.assign(s->graph_.nodes.size(), nullptr);
   return s;
+}
+
+const char* Session::isa() const { return kernels_ ? isa_name(kernels_->isa) : "ref"; }
+
+int64_t Session::packed_weight_bytes() const {
+  int64_t total = 0;
+  for (const auto& p : packed_)
+    if (p) total += p->bytes();
+  return total;
 }
 
 Status Session::prepare(int64_t batch) {
@@ -53,33 +82,85 @@ Status Session::prepare(int64_t batch) {
                           graph_.values[static_cast<size_t>(id)].name.c_str(), (long long)s[0]);
   }
   MORSEL_RETURN_IF_ERROR(graph_.infer_shapes());
-  buffers_.assign(graph_.values.size(), Tensor());
-  activation_bytes_ = 0;
-  for (size_t i = 0; i < graph_.values.size(); i++) {
+
+  // Lifetimes of the computed values; inputs and outputs get buffers of their own.
+  const size_t nv = graph_.values.size();
+  std::vector<bool> is_io(nv, false);
+  for (int id : graph_.inputs) is_io[static_cast<size_t>(id)] = true;
+  for (int id : graph_.outputs) is_io[static_cast<size_t>(id)] = true;
+  std::vector<int> first(nv, -1), last(nv, -1);
+  for (size_t i = 0; i < graph_.nodes.size(); i++) {
+    const Node& n = graph_.nodes[i];
+    for (int id : n.inputs)
+      if (id >= 0) last[static_cast<size_t>(id)] = static_cast<int>(i);
+    for (int id : n.outputs) {
+      first[static_cast<size_t>(id)] = static_cast<int>(i);
+      if (last[static_cast<size_t>(id)] < static_cast<int>(i)) last[static_cast<size_t>(id)] = static_cast<int>(i);
+    }
+  }
+  std::vector<BufferLife> lives;
+  std::vector<size_t> planned;
+  io_buffers_.assign(nv, Tensor());
+  ptrs_.assign(nv, nullptr);
+  unplanned_bytes_ = 0;
+  for (size_t i = 0; i < nv; i++) {
     const Value& v = graph_.values[i];
     if (v.is_const()) {
-      buffers_[i] = tensor_to_f32(v.data);  // f32 constants are shared, not copied
+      ptrs_[i] = const_cast<float*>(const_f32_[i].data<float>());
       continue;
     }
     if (!shape_is_static(v.shape))
       return MORSEL_ERROR(INVALID_MODEL, "value '%s' has unresolved shape %s", v.name.c_str(),
                           shape_str(v.shape).c_str());
-    int64_t n = shape_numel(v.shape);
+    const int64_t n = shape_numel(v.shape);
     if (n > (int64_t{1} << 32))
       return MORSEL_ERROR(LIMIT_EXCEEDED, "value '%s' %s is too large", v.name.c_str(),
                           shape_str(v.shape).c_str());
-    buffers_[i] = Tensor(DType::F32, v.shape);
-    activation_bytes_ += static_cast<int64_t>(buffers_[i].nbytes());
+    if (is_io[i] || first[i] < 0) {
+      io_buffers_[i] = Tensor(DType::F32, v.shape);
+      ptrs_[i] = io_buffers_[i].mut<float>();
+      continue;
+    }
+    lives.push_back(BufferLife{n * 4, first[i], last[i]});
+    planned.push_back(i);
+    unplanned_bytes_ += n * 4;
   }
+  std::vector<int64_t> offsets;
+  activation_bytes_ = plan_memory(lives, &offsets);
+  try {
+    arena_.assign(static_cast<size_t>(activation_bytes_ / 4), 0.0f);
+  } catch (const std::bad_alloc&) {
+    return MORSEL_ERROR(OUT_OF_MEMORY, "cannot allocate %lld bytes for activations",
+                        (long long)activation_bytes_);
+  }
+  for (size_t j = 0; j < planned.size(); j++) ptrs_[planned[j]] = arena_.data() + offsets[j] / 4;
+
+  // Bind kernels: optimized where one exists, else the reference.
   profile_.assign(graph_.nodes.size(), OpProfile());
+  OptimizedBindContext ctx{kernels_, pool_.get(), nullptr};
+  scratch_ptrs_.assign(static_cast<size_t>(pool_->threads()), nullptr);
+  ctx.scratch = scratch_ptrs_.data();
+  int64_t scratch_floats = 0;
   for (size_t i = 0; i < graph_.nodes.size(); i++) {
     const Node& n = graph_.nodes[i];
-    MORSEL_ASSIGN_OR_RETURN(KernelFn fn, bind_reference(graph_, n, buffers_));
-    bound_.push_back(BoundNode{std::move(fn)});
+    OptimizedKernel ok;
+    if (kernels_) {
+      MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, n, ptrs_, ctx, &packed_[i]));
+    }
+    if (!ok.fn) {
+      MORSEL_ASSIGN_OR_RETURN(ok.fn, bind_reference(graph_, n, ptrs_));
+      ok.name = "ref";
+    }
+    scratch_floats = std::max(scratch_floats, ok.scratch_floats);
+    bound_.push_back(BoundNode{std::move(ok.fn)});
     profile_[i].node = n.name;
     profile_[i].op = op_name(n.op);
+    profile_[i].kernel = ok.name;
     profile_[i].out_shape = graph_.values[static_cast<size_t>(n.outputs[0])].shape;
   }
+  scratch_.assign(scratch_ptrs_.size(), std::vector<float>(static_cast<size_t>(scratch_floats)));
+  for (size_t t = 0; t < scratch_.size(); t++) scratch_ptrs_[t] = scratch_[t].data();
+  scratch_bytes_ = scratch_floats * 4 * static_cast<int64_t>(scratch_.size());
   batch_ = batch;
   return Status();
 }
@@ -92,14 +173,14 @@ Status Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outp
     return MORSEL_ERROR(INVALID_ARGUMENT, "input 0 has no batch dimension");
   MORSEL_RETURN_IF_ERROR(prepare(inputs[0].dim(0)));
   for (size_t i = 0; i < inputs.size(); i++) {
-    const Value& v = graph_.values[static_cast<size_t>(graph_.inputs[i])];
+    const size_t id = static_cast<size_t>(graph_.inputs[i]);
+    const Value& v = graph_.values[id];
     if (inputs[i].dtype() != DType::F32)
       return MORSEL_ERROR(INVALID_ARGUMENT, "input '%s' must be f32", v.name.c_str());
     if (inputs[i].shape() != v.shape)
       return MORSEL_ERROR(INVALID_ARGUMENT, "input '%s' has shape %s, expected %s", v.name.c_str(),
                           shape_str(inputs[i].shape()).c_str(), shape_str(v.shape).c_str());
-    std::memcpy(buffers_[static_cast<size_t>(graph_.inputs[i])].raw_mut(), inputs[i].raw(),
-                inputs[i].nbytes());
+    std::memcpy(ptrs_[id], inputs[i].raw(), inputs[i].nbytes());
   }
   if (options_.profile) {
     for (size_t i = 0; i < bound_.size(); i++) {
@@ -113,7 +194,12 @@ Status Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outp
     for (auto& b : bound_) b.fn();
   }
   outputs->clear();
-  for (int id : graph_.outputs) outputs->push_back(buffers_[static_cast<size_t>(id)].clone());
+  for (int id : graph_.outputs) {
+    const Value& v = graph_.values[static_cast<size_t>(id)];
+    Tensor t(DType::F32, v.shape);
+    std::memcpy(t.raw_mut(), ptrs_[static_cast<size_t>(id)], t.nbytes());
+    outputs->push_back(std::move(t));
+  }
   return Status();
 }
 

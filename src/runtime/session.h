@@ -9,18 +9,27 @@
 
 #include "core/status.h"
 #include "core/tensor.h"
+#include "core/threadpool.h"
 #include "graph/graph.h"
+#include "kernels/f32/f32.h"
 
 namespace morsel {
 
+struct PackedWeights;
+
 struct SessionOptions {
-  int threads = 1;       // reserved for the threaded kernels; the reference path is serial
+  int threads = 0;       // 0: one per physical core
   bool profile = false;  // record time per node
+  // Kernels: the optimized ones for the best ISA (lowered by MORSEL_ISA), or the scalar
+  // references only (the oracle; serial).
+  bool reference_kernels = false;
+  int isa = -1;  // -1: isa_default(); otherwise an Isa value, capped at isa_supported()
 };
 
 struct OpProfile {
   std::string node;
   std::string op;
+  std::string kernel;  // e.g. "f32-gemm-avx512" or "ref"
   Shape out_shape;
   double total_ms = 0;
   int64_t calls = 0;
@@ -51,8 +60,15 @@ class Session {
   // Per-node timings accumulated since the last reset (SessionOptions::profile).
   std::vector<OpProfile> profile() const;
   void reset_profile();
-  // Bytes of intermediate buffers allocated by prepare.
+  // Bytes of the arena that intermediate tensors share (planned by prepare from their
+  // lifetimes), of prepacked weights, and of per-thread scratch.
   int64_t activation_bytes() const { return activation_bytes_; }
+  int64_t packed_weight_bytes() const;
+  int64_t scratch_bytes() const { return scratch_bytes_; }
+  // Bytes the intermediates would take with one buffer each (no sharing).
+  int64_t unplanned_activation_bytes() const { return unplanned_bytes_; }
+  int threads() const { return pool_ ? pool_->threads() : 1; }
+  const char* isa() const;  // "ref" for reference kernels
 
  private:
   Session() = default;
@@ -62,10 +78,18 @@ class Session {
   Graph graph_;  // copy with concrete shapes; constants share storage with source_
   SessionOptions options_;
   int64_t batch_ = -1;
-  std::vector<Tensor> buffers_;      // one per value: constants (f32) and computed values
+  std::unique_ptr<ThreadPool> pool_;
+  const kernels::F32Kernels* kernels_ = nullptr;  // null: reference kernels only
+  std::vector<Tensor> const_f32_;    // constants as f32 (shared with the model when f32)
+  std::vector<Tensor> io_buffers_;   // graph inputs and outputs
+  std::vector<float*> ptrs_;         // value id -> storage
+  std::vector<float> arena_;         // intermediates, placed by the memory plan
+  std::vector<std::vector<float>> scratch_;  // per thread
+  std::vector<float*> scratch_ptrs_;
+  std::vector<std::shared_ptr<PackedWeights>> packed_;  // per node, kept across prepares
   std::vector<BoundNode> bound_;
   std::vector<OpProfile> profile_;
-  int64_t activation_bytes_ = 0;
+  int64_t activation_bytes_ = 0, unplanned_bytes_ = 0, scratch_bytes_ = 0;
 };
 
 }  // namespace morsel

@@ -1,0 +1,57 @@
+// Picks the kernel table for an ISA, plus the ISA-independent helpers (packing, im2col).
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/f32/f32.h"
+
+namespace morsel::kernels {
+
+namespace generic { const F32Kernels& table(); }
+#if defined(MORSEL_HAVE_X86_KERNELS)
+namespace avx2 { const F32Kernels& table(); }
+namespace avx512 { const F32Kernels& table(); }
+#endif
+
+const F32Kernels& f32_kernels(Isa isa) {
+#if defined(MORSEL_HAVE_X86_KERNELS)
+  if (isa == Isa::AVX512) return avx512::table();
+  if (isa == Isa::AVX2) return avx2::table();
+#endif
+  (void)isa;
+  return generic::table();
+}
+
+void pack_gemm_b(int64_t k, int64_t n, int nr, const float* b, float* out) {
+  const int64_t panels = gemm_panels(n, nr);
+  for (int64_t p = 0; p < panels; p++) {
+    const int64_t n0 = p * nr, cols = std::min<int64_t>(nr, n - n0);
+    float* dst = out + p * k * nr;
+    for (int64_t r = 0; r < k; r++) {
+      std::memcpy(dst + r * nr, b + r * n + n0, sizeof(float) * static_cast<size_t>(cols));
+      std::fill(dst + r * nr + cols, dst + r * nr + nr, 0.0f);
+    }
+  }
+}
+
+void im2col(const Im2ColArgs& a, const float* x, int64_t m0, int64_t m1, float* out) {
+  const int64_t C = a.c, row = a.kh * a.kw * C;
+  const size_t cbytes = sizeof(float) * static_cast<size_t>(C);
+  for (int64_t m = m0; m < m1; m++) {
+    const int64_t n = m / (a.oh * a.ow), rem = m % (a.oh * a.ow);
+    const int64_t oy = rem / a.ow, ox = rem % a.ow;
+    float* dst = out + (m - m0) * row;
+    for (int64_t ky = 0; ky < a.kh; ky++) {
+      const int64_t iy = oy * a.sh - a.pad_top + ky * a.dh;
+      for (int64_t kx = 0; kx < a.kw; kx++, dst += C) {
+        const int64_t ix = ox * a.sw - a.pad_left + kx * a.dw;
+        if (iy < 0 || iy >= a.h || ix < 0 || ix >= a.w) {
+          std::memset(dst, 0, cbytes);
+        } else {
+          std::memcpy(dst, x + ((n * a.h + iy) * a.w + ix) * C, cbytes);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace morsel::kernels

@@ -1,0 +1,88 @@
+// Optimized f32 kernels, one set per ISA (generic, avx2, avx512), all built from the same
+// templates in *.inc with GCC/Clang vector extensions. The runtime picks one table once per
+// session (dispatch.cpp) and calls the kernels on ranges of output tiles from its thread pool.
+// Kernels do not validate: the runtime checks shapes at prepare time. Every kernel is tested
+// against its reference in tests/kernels/.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu.h"
+
+namespace morsel::kernels {
+
+// C[m,n] = clamp(A[m,k] · B[k,n] + bias[n], lo, hi). B is packed by pack_gemm_b() into panels of
+// `nr` columns: panel p holds rows 0..k-1 of columns p*nr..p*nr+nr-1 (zero-padded), k*nr floats.
+// bias is padded to panels*nr (zeros when the op has none).
+struct GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  const float* b = nullptr;
+  const float* bias = nullptr;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+};
+
+// Depthwise conv, multiplier 1, NHWC. w is [KH*KW, C], bias [C] (never null).
+struct DwConvArgs {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t kh = 0, kw = 0, sh = 1, sw = 1, dh = 1, dw = 1, pad_top = 0, pad_left = 0;
+  int64_t oh = 0, ow = 0;
+  const float* x = nullptr;
+  const float* wt = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+};
+
+// Max / average pooling, NHWC.
+struct PoolArgs {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t kh = 0, kw = 0, sh = 1, sw = 1, pad_top = 0, pad_left = 0;
+  int64_t oh = 0, ow = 0;
+  bool count_include_pad = false;
+  const float* x = nullptr;
+  float* y = nullptr;
+};
+
+enum class BinOp { ADD, SUB, MUL, DIV };
+
+struct F32Kernels {
+  Isa isa;
+  int gemm_mr, gemm_nr;
+  // Rows [m0, m1) of C, column panels [p0, p1).
+  void (*gemm)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // Output rows [r0, r1) of the flattened [N*OH] rows.
+  void (*dwconv)(const DwConvArgs& a, int64_t r0, int64_t r1);
+  void (*max_pool)(const PoolArgs& a, int64_t r0, int64_t r1);
+  void (*avg_pool)(const PoolArgs& a, int64_t r0, int64_t r1);
+  // y[o, c] = mean over r of x[o, r, c] for o in [o0, o1), with c the innermost axis.
+  void (*mean_rows)(int64_t reduce, int64_t c, const float* x, float* y, int64_t o0, int64_t o1);
+  // y[i] = a[i] op b[i] (b_len == len) or y[i] = a[i] op b[i % b_len] (b_len divides len,
+  // e.g. a per-channel vector) or a scalar (b_len == 1), for i in [i0, i1); clamp(lo, hi) after.
+  void (*binary)(BinOp op, const float* a, const float* b, int64_t b_len, float* y, int64_t i0,
+                 int64_t i1, float lo, float hi);
+  // y = clamp(x, lo, hi) (relu, relu6, clip) for i in [i0, i1).
+  void (*clamp)(const float* x, float* y, int64_t i0, int64_t i1, float lo, float hi);
+};
+
+// The table for `isa` (must be supported by this CPU: see isa_supported()).
+const F32Kernels& f32_kernels(Isa isa);
+
+// Packs row-major B[k, n] into panels of `nr` columns; out has panels(n, nr) * k * nr floats.
+inline int64_t gemm_panels(int64_t n, int nr) { return (n + nr - 1) / nr; }
+void pack_gemm_b(int64_t k, int64_t n, int nr, const float* b, float* out);
+
+// Rows of the im2col matrix for a conv: for output pixels [m0, m1) of the flattened
+// [N*OH*OW] pixels, writes (m1-m0) rows of KH*KW*C floats (zeros outside the image), the
+// order that conv weights [KH,KW,C,CO] have when viewed as [KH*KW*C, CO].
+struct Im2ColArgs {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t kh = 0, kw = 0, sh = 1, sw = 1, dh = 1, dw = 1, pad_top = 0, pad_left = 0;
+  int64_t oh = 0, ow = 0;
+};
+void im2col(const Im2ColArgs& a, const float* x, int64_t m0, int64_t m1, float* out);
+
+}  // namespace morsel::kernels

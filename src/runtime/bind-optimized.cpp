@@ -1,0 +1,330 @@
+// Node -> optimized kernel binding: picks the kernel, prepacks weights once, and splits the
+// work into tasks for the thread pool. Nodes without an optimized kernel return an empty fn and
+// run on their reference kernel.
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/bind.h"
+
+namespace morsel {
+
+namespace {
+
+using kernels::F32Kernels;
+
+const float* in_ptr(const Node& n, const std::vector<float*>& b, size_t i) {
+  if (i >= n.inputs.size() || n.inputs[i] < 0) return nullptr;
+  return b[static_cast<size_t>(n.inputs[i])];
+}
+const Shape& in_shape(const Graph& g, const Node& n, size_t i) {
+  return g.values[static_cast<size_t>(n.inputs[i])].shape;
+}
+bool in_is_const(const Graph& g, const Node& n, size_t i) {
+  return i < n.inputs.size() && n.inputs[i] >= 0 && g.values[static_cast<size_t>(n.inputs[i])].is_const();
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Splits [0, total) into about `parts` contiguous ranges, each at least `min_size` long.
+struct Chunks {
+  int64_t total = 0, size = 1, count = 1;
+  Chunks(int64_t t, int64_t parts, int64_t min_size, int64_t align = 1) : total(t) {
+    parts = std::max<int64_t>(1, std::min(parts, ceil_div(t, std::max<int64_t>(1, min_size))));
+    size = ceil_div(ceil_div(t, parts), align) * align;
+    count = ceil_div(t, size);
+  }
+  int64_t begin(int64_t i) const { return i * size; }
+  int64_t end(int64_t i) const { return std::min(total, (i + 1) * size); }
+};
+
+// Packs [K, N] weights (and bias) for the GEMM; reuses the node's cached packing.
+std::shared_ptr<PackedWeights> pack_for_gemm(const F32Kernels& k, int64_t K, int64_t N,
+                                             const float* w, const float* bias,
+                                             std::shared_ptr<PackedWeights>* slot) {
+  const std::string layout = std::string("gemm-nr") + std::to_string(k.gemm_nr);
+  if (*slot && (*slot)->layout == layout) return *slot;
+  auto p = std::make_shared<PackedWeights>();
+  p->layout = layout;
+  const int64_t panels = kernels::gemm_panels(N, k.gemm_nr);
+  p->data.resize(static_cast<size_t>(panels * K * k.gemm_nr));
+  kernels::pack_gemm_b(K, N, k.gemm_nr, w, p->data.data());
+  p->bias.assign(static_cast<size_t>(panels * k.gemm_nr), 0.0f);
+  if (bias) std::copy(bias, bias + N, p->bias.begin());
+  *slot = p;
+  return p;
+}
+
+std::string kname(const F32Kernels& k, const char* op) {
+  return std::string("f32-") + op + "-" + isa_name(k.isa);
+}
+
+// C = A · B over M rows: tasks are (row chunk, panel group) pairs.
+KernelFn gemm_fn(const F32Kernels& k, ThreadPool* pool, kernels::GemmArgs g) {
+  const int64_t panels = kernels::gemm_panels(g.n, k.gemm_nr);
+  const int threads = pool->threads();
+  // Row chunks of A that stay in L2 while every panel passes over them.
+  const int64_t rows_l2 = std::max<int64_t>(k.gemm_mr * 4, 16384 / std::max<int64_t>(1, g.k));
+  Chunks rows(g.m, std::max<int64_t>(ceil_div(g.m, rows_l2), 1), k.gemm_mr, k.gemm_mr);
+  // Enough tasks to balance the threads: split panels when there are few row chunks.
+  const int64_t want = threads > 1 ? 4 * threads : 1;
+  Chunks cols(panels, std::max<int64_t>(1, ceil_div(want, rows.count)), 1);
+  if (rows.count * cols.count < want && threads > 1)
+    rows = Chunks(g.m, ceil_div(want, cols.count), k.gemm_mr, k.gemm_mr);
+  auto fn = k.gemm;
+  return [=] {
+    pool->parallel_for(rows.count * cols.count, [&](int64_t t, int) {
+      const int64_t r = t / cols.count, c = t % cols.count;
+      fn(g, rows.begin(r), rows.end(r), cols.begin(c), cols.end(c));
+    });
+  };
+}
+
+}  // namespace
+
+Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
+                                       const std::vector<float*>& b,
+                                       const OptimizedBindContext& ctx,
+                                       std::shared_ptr<PackedWeights>* packed) {
+  OptimizedKernel out;
+  if (!ctx.k || !ctx.pool) return out;
+  const F32Kernels& k = *ctx.k;
+  ThreadPool* pool = ctx.pool;
+  const int threads = pool->threads();
+  const Shape& ys = g.values[static_cast<size_t>(n.outputs[0])].shape;
+  float* y = b[static_cast<size_t>(n.outputs[0])];
+  const int64_t numel = shape_numel(ys);
+
+  switch (n.op) {
+    case OpType::CONV2D: {
+      if (!in_is_const(g, n, 1) || (n.inputs.size() > 2 && n.inputs[2] >= 0 && !in_is_const(g, n, 2)))
+        return out;
+      if (n.attrs.get_int("groups", 1) != 1) return out;
+      const Shape& xs = in_shape(g, n, 0);
+      const Shape& ws = in_shape(g, n, 1);
+      Window2D win;
+      MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win));
+      const int64_t K = ws[0] * ws[1] * ws[2], N = ws[3];
+      auto pw = pack_for_gemm(k, K, N, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
+      const ref::Activation act = activation_of(n.attrs);
+      kernels::GemmArgs ga;
+      ga.m = xs[0] * win.oh * win.ow;
+      ga.n = N;
+      ga.k = K;
+      ga.b = pw->data.data();
+      ga.bias = pw->bias.data();
+      ga.c = y;
+      ga.ldc = N;
+      ga.lo = act.min;
+      ga.hi = act.max;
+      const float* x = in_ptr(n, b, 0);
+      const bool pointwise = ws[0] == 1 && ws[1] == 1 && win.sh == 1 && win.sw == 1 &&
+                             win.pad_top == 0 && win.pad_left == 0 && win.oh == xs[1] &&
+                             win.ow == xs[2];
+      if (pointwise) {
+        ga.a = x;
+        ga.lda = K;
+        KernelFn inner = gemm_fn(k, pool, ga);
+        out.fn = [inner, pw] { inner(); };
+        out.name = kname(k, "gemm");
+        return out;
+      }
+      // im2col + GEMM, one row chunk per task; each thread builds its chunk of the im2col
+      // matrix in its scratch buffer.
+      kernels::Im2ColArgs ia{xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], win.sh, win.sw,
+                             win.dh, win.dw, win.pad_top, win.pad_left, win.oh, win.ow};
+      const int64_t rows_target = std::max<int64_t>(k.gemm_mr * 2, 32768 / K);
+      Chunks rows(ga.m, std::max(ceil_div(ga.m, rows_target), int64_t{threads > 1 ? 4 * threads : 1}),
+                  k.gemm_mr, k.gemm_mr);
+      const int64_t panels = kernels::gemm_panels(N, k.gemm_nr);
+      out.scratch_floats = rows.size * K;
+      float* const* scratch = ctx.scratch;
+      auto gemm = k.gemm;
+      out.fn = [=] {
+        pool->parallel_for(rows.count, [&](int64_t t, int tid) {
+          const int64_t m0 = rows.begin(t), m1 = rows.end(t);
+          float* buf = scratch[tid];
+          kernels::im2col(ia, x, m0, m1, buf);
+          kernels::GemmArgs gt = ga;
+          gt.a = buf - m0 * K;  // row m of A is buf + (m - m0) * K
+          gt.lda = K;
+          gemm(gt, m0, m1, 0, panels);
+        });
+        (void)pw;
+      };
+      out.name = kname(k, "im2col-gemm");
+      return out;
+    }
+    case OpType::DEPTHWISE_CONV2D: {
+      const Shape& xs = in_shape(g, n, 0);
+      const Shape& ws = in_shape(g, n, 1);
+      if (ws[3] != 1 || !in_is_const(g, n, 1)) return out;
+      Window2D win;
+      MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win));
+      const int64_t C = xs[3];
+      auto pw = *packed;
+      if (!pw || pw->layout != "dw") {
+        pw = std::make_shared<PackedWeights>();
+        pw->layout = "dw";
+        const float* w = in_ptr(n, b, 1);
+        pw->data.assign(w, w + ws[0] * ws[1] * C);  // [KH,KW,C,1] is already [KH*KW, C]
+        pw->bias.assign(static_cast<size_t>(C), 0.0f);
+        if (const float* bias = in_ptr(n, b, 2)) std::copy(bias, bias + C, pw->bias.begin());
+        *packed = pw;
+      }
+      const ref::Activation act = activation_of(n.attrs);
+      kernels::DwConvArgs a;
+      a.n = xs[0]; a.h = xs[1]; a.w = xs[2]; a.c = C;
+      a.kh = ws[0]; a.kw = ws[1]; a.sh = win.sh; a.sw = win.sw; a.dh = win.dh; a.dw = win.dw;
+      a.pad_top = win.pad_top; a.pad_left = win.pad_left; a.oh = win.oh; a.ow = win.ow;
+      a.x = in_ptr(n, b, 0); a.wt = pw->data.data(); a.bias = pw->bias.data(); a.y = y;
+      a.lo = act.min; a.hi = act.max;
+      Chunks rows(a.n * a.oh, threads > 1 ? 4 * threads : 1, 1);
+      auto fn = k.dwconv;
+      out.fn = [=] {
+        pool->parallel_for(rows.count, [&](int64_t t, int) { fn(a, rows.begin(t), rows.end(t)); });
+        (void)pw;
+      };
+      out.name = kname(k, "dwconv");
+      return out;
+    }
+    case OpType::DENSE: {
+      if (!in_is_const(g, n, 1) || (n.inputs.size() > 2 && n.inputs[2] >= 0 && !in_is_const(g, n, 2)))
+        return out;
+      const Shape& ws = in_shape(g, n, 1);
+      const int64_t K = ws[0], N = ws[1];
+      auto pw = pack_for_gemm(k, K, N, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
+      const ref::Activation act = activation_of(n.attrs);
+      kernels::GemmArgs ga;
+      ga.m = numel / N;
+      ga.n = N;
+      ga.k = K;
+      ga.a = in_ptr(n, b, 0);
+      ga.lda = K;
+      ga.b = pw->data.data();
+      ga.bias = pw->bias.data();
+      ga.c = y;
+      ga.ldc = N;
+      ga.lo = act.min;
+      ga.hi = act.max;
+      KernelFn inner = gemm_fn(k, pool, ga);
+      out.fn = [inner, pw] { inner(); };
+      out.name = kname(k, "gemm");
+      return out;
+    }
+    case OpType::MAX_POOL:
+    case OpType::AVG_POOL: {
+      const Shape& xs = in_shape(g, n, 0);
+      std::vector<int64_t> kk = n.attrs.get_ints("kernel");
+      Window2D win;
+      MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], kk[0], kk[1], &win));
+      kernels::PoolArgs a;
+      a.n = xs[0]; a.h = xs[1]; a.w = xs[2]; a.c = xs[3];
+      a.kh = win.kh; a.kw = win.kw; a.sh = win.sh; a.sw = win.sw;
+      a.pad_top = win.pad_top; a.pad_left = win.pad_left; a.oh = win.oh; a.ow = win.ow;
+      a.count_include_pad = n.attrs.get_int("count_include_pad", 0) != 0;
+      a.x = in_ptr(n, b, 0);
+      a.y = y;
+      Chunks rows(a.n * a.oh, threads > 1 ? 4 * threads : 1, 1);
+      auto fn = n.op == OpType::MAX_POOL ? k.max_pool : k.avg_pool;
+      out.fn = [=] {
+        pool->parallel_for(rows.count, [&](int64_t t, int) { fn(a, rows.begin(t), rows.end(t)); });
+      };
+      out.name = kname(k, n.op == OpType::MAX_POOL ? "maxpool" : "avgpool");
+      return out;
+    }
+    case OpType::MEAN: {
+      // Only the mean over the middle axes of [outer, reduce, C] with C the last axis (global
+      // average pooling over H and W in NHWC).
+      const Shape& xs = in_shape(g, n, 0);
+      std::vector<int64_t> axes = n.attrs.get_ints("axes");
+      std::vector<bool> red(xs.size(), false);
+      for (int64_t ax : axes) red[static_cast<size_t>(ax < 0 ? ax + static_cast<int64_t>(xs.size()) : ax)] = true;
+      if (xs.size() < 2 || red.back()) return out;
+      size_t first = xs.size(), last = 0;
+      for (size_t i = 0; i < xs.size(); i++)
+        if (red[i]) { first = std::min(first, i); last = std::max(last, i); }
+      if (first > last || last + 2 != xs.size()) return out;
+      for (size_t i = first; i <= last; i++) if (!red[i]) return out;
+      int64_t outer = 1, reduce = 1;
+      for (size_t i = 0; i < first; i++) outer *= xs[i];
+      for (size_t i = first; i <= last; i++) reduce *= xs[i];
+      const int64_t C = xs.back();
+      const float* x = in_ptr(n, b, 0);
+      auto fn = k.mean_rows;
+      Chunks rows(outer, threads, 1);
+      out.fn = [=] {
+        pool->parallel_for(rows.count, [&](int64_t t, int) {
+          fn(reduce, C, x, y, rows.begin(t), rows.end(t));
+        });
+      };
+      out.name = kname(k, "mean");
+      return out;
+    }
+    case OpType::ADD:
+    case OpType::SUB:
+    case OpType::MUL:
+    case OpType::DIV: {
+      const Shape& as = in_shape(g, n, 0);
+      const Shape& bs = in_shape(g, n, 1);
+      const float* pa = in_ptr(n, b, 0);
+      const float* pb = in_ptr(n, b, 1);
+      // b must be a suffix broadcast: its shape (without leading 1s) equals the trailing dims of
+      // y, and a has y's full shape. ADD and MUL commute, so a broadcast a is swapped.
+      auto is_suffix = [&](const Shape& s) {
+        size_t lead = 0;
+        while (lead < s.size() && s[lead] == 1) lead++;
+        if (s.size() - lead > ys.size()) return false;
+        for (size_t i = lead; i < s.size(); i++)
+          if (s[i] != ys[ys.size() - (s.size() - i)]) return false;
+        return true;
+      };
+      const bool commutes = n.op == OpType::ADD || n.op == OpType::MUL;
+      if (as != ys) {
+        if (!commutes || bs != ys) return out;
+        std::swap(pa, pb);
+        if (!is_suffix(as)) return out;
+      } else if (!is_suffix(bs)) {
+        return out;
+      }
+      const int64_t b_len = pb == in_ptr(n, b, 1) ? shape_numel(bs) : shape_numel(as);
+      const kernels::BinOp op = n.op == OpType::ADD   ? kernels::BinOp::ADD
+                                : n.op == OpType::SUB ? kernels::BinOp::SUB
+                                : n.op == OpType::MUL ? kernels::BinOp::MUL
+                                                      : kernels::BinOp::DIV;
+      const ref::Activation act = activation_of(n.attrs);
+      Chunks parts(numel, threads > 1 ? 2 * threads : 1, 16384, 64);
+      auto fn = k.binary;
+      out.fn = [=] {
+        pool->parallel_for(parts.count, [&](int64_t t, int) {
+          fn(op, pa, pb, b_len, y, parts.begin(t), parts.end(t), act.min, act.max);
+        });
+      };
+      out.name = kname(k, "binary");
+      return out;
+    }
+    case OpType::RELU:
+    case OpType::CLIP: {
+      float lo = 0, hi = __builtin_inff();
+      if (n.op == OpType::RELU) {
+        if (n.attrs.get_float("alpha", 0) != 0) return out;
+      } else {
+        lo = static_cast<float>(n.attrs.get_float("min", 0));
+        hi = static_cast<float>(n.attrs.get_float("max", 0));
+      }
+      const float* x = in_ptr(n, b, 0);
+      Chunks parts(numel, threads > 1 ? 2 * threads : 1, 16384, 64);
+      auto fn = k.clamp;
+      out.fn = [=] {
+        pool->parallel_for(parts.count, [&](int64_t t, int) {
+          fn(x, y, parts.begin(t), parts.end(t), lo, hi);
+        });
+      };
+      out.name = kname(k, "clamp");
+      return out;
+    }
+    default:
+      return out;
+  }
+}
+
+}  // namespace morsel
