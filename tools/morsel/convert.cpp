@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "format/writer.h"
+#include "graph/passes/passes.h"
 #include "importers/tfjs/tfjs.h"
 
 namespace morsel::cli {
@@ -18,6 +19,7 @@ struct ConvertArgs {
   std::string input_size, resize, crop = "none", channel_order = "rgb", normalize;
   float crop_fraction = 0.875f;
   std::vector<float> mean, std;
+  bool no_optimize = false;
 };
 
 std::string dir_of(const std::string& path) {
@@ -130,6 +132,16 @@ int run_convert(const ConvertArgs& a) {
   model.meta.provenance.source_format = r.kind;
   model.meta.provenance.source = base_name(in);
   std::vector<std::string> notes = r.notes;
+  const size_t imported_ops = model.graph.nodes.size();
+  if (!a.no_optimize) {
+    auto stats = passes::optimize_graph(model.graph);
+    if (!stats.ok()) return fail(stats.status().with_context(in));
+    std::string done;
+    for (const auto& s : stats.value())
+      if (s.rewrites) done += str_printf("%s%s %d", done.empty() ? "" : ", ", s.pass.c_str(), s.rewrites);
+    notes.push_back(str_printf("optimized %zu -> %zu ops (%s)", imported_ops, model.graph.nodes.size(),
+                               done.empty() ? "nothing to do" : done.c_str()));
+  }
 
   const Shape in_shape = model.graph.values[static_cast<size_t>(model.graph.inputs[0])].shape;
   if (Status st = apply_preprocess_args(a, in_shape, &model.meta.preprocess, &notes); !st.ok())
@@ -184,6 +196,8 @@ void register_convert(CLI::App& app, Action* run) {
                 "class labels: a JSON array or one label per line (default: labels.json or "
                 "labels.txt next to the model)");
   c->add_option("--name", args->name, "model name stored in the file");
+  c->add_flag("--no-optimize", args->no_optimize,
+              "store the graph as imported (skip BatchNorm folding, activation fusion, ...)");
   c->add_option("--description", args->description, "free text stored in the file");
   c->add_option("--input-size", args->input_size, "HxW, must match the model's input when fixed");
   c->add_option("--resize", args->resize,

@@ -7,7 +7,9 @@
 
 #include "commands.h"
 #include "format/model.h"
+#include "graph/passes/passes.h"
 #include "importers/tfjs/tfjs.h"
+#include "runtime/session.h"
 
 namespace morsel::cli {
 
@@ -61,6 +63,31 @@ int run_inspect(const InspectArgs& a) {
   const ModelMetadata& meta = model.meta;
   std::map<std::string, int> op_counts;
   for (const Node& n : g.nodes) op_counts[op_name(n.op)]++;
+  // An imported source: also show the graph after the passes `convert` runs.
+  Graph optimized;
+  std::vector<passes::PassStat> pass_stats;
+  std::map<std::string, int> opt_counts;
+  const bool imported = format != "morsel";
+  if (imported) {
+    optimized = g;
+    auto st = passes::optimize_graph(optimized);
+    if (!st.ok()) return fail(st.status().with_context(a.model));
+    pass_stats = std::move(st.value());
+    for (const Node& n : optimized.nodes) opt_counts[op_name(n.op)]++;
+  }
+  // Memory at batch 1 as a session plans it (intermediates share one arena).
+  int64_t arena = -1, unplanned = -1, packed = -1;
+  {
+    auto shared = std::make_shared<Graph>(imported ? optimized : g);
+    SessionOptions so;
+    so.threads = 1;
+    auto sess = Session::create(shared, so);
+    if (sess.ok() && sess.value()->prepare(1).ok()) {
+      arena = sess.value()->activation_bytes();
+      unplanned = sess.value()->unplanned_activation_bytes();
+      packed = sess.value()->packed_weight_bytes();
+    }
+  }
   struct stat st;
   const long long file_size = stat(a.model.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
   const PreprocessSpec& pp = meta.preprocess;
@@ -95,6 +122,14 @@ int run_inspect(const InspectArgs& a) {
     j["node_count"] = g.nodes.size();
     j["parameters"] = g.param_count();
     j["weight_bytes"] = g.const_bytes();
+    if (imported) {
+      nlohmann::json pj;
+      for (const auto& ps : pass_stats) pj[ps.pass] = ps.rewrites;
+      j["optimized"] = {{"ops", opt_counts}, {"node_count", optimized.nodes.size()},
+                        {"parameters", optimized.param_count()}, {"passes", pj}};
+    }
+    j["memory_batch1"] = {{"arena_bytes", arena}, {"unplanned_bytes", unplanned},
+                          {"packed_weight_bytes", packed}};
     if (a.nodes) {
       for (const Node& n : g.nodes) {
         nlohmann::json nj = {{"name", n.name}, {"op", op_name(n.op)}};
@@ -143,6 +178,16 @@ int run_inspect(const InspectArgs& a) {
   std::printf("  ops          %zu:", g.nodes.size());
   for (const auto& [op, n] : op_counts) std::printf(" %s×%d", op.c_str(), n);
   std::printf("\n");
+  if (imported) {
+    std::printf("  after passes %zu:", optimized.nodes.size());
+    for (const auto& [op, n] : opt_counts) std::printf(" %s×%d", op.c_str(), n);
+    std::printf("\n  passes      ");
+    for (const auto& ps : pass_stats) std::printf(" %s %d", ps.pass.c_str(), ps.rewrites);
+    std::printf("  (what `convert` runs)\n");
+  }
+  if (arena >= 0)
+    std::printf("  memory       arena %.2f MB at batch 1 (%.2f MB without sharing), packed weights %.2f MB\n",
+                arena / 1e6, unplanned / 1e6, packed / 1e6);
   if (a.nodes) {
     std::printf("\n  %-4s %-18s %-22s %s\n", "#", "op", "output", "name / attributes");
     for (size_t i = 0; i < g.nodes.size(); i++) {

@@ -1,0 +1,45 @@
+// Graph passes: rewrites that keep every graph output unchanged (within float rounding) and
+// make the graph cheaper to run. One pass per file; optimize_graph() runs them all until none
+// changes anything. Each returns how many rewrites it made.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "graph/graph.h"
+
+namespace morsel::passes {
+
+// Dropout/Identity nodes: consumers read the node's input instead.
+Result<int> drop_identity(Graph& g);
+// Nodes whose inputs are all constants become constants (computed with the reference kernels).
+Result<int> fold_constants(Graph& g);
+// A zero PAD over H and W that feeds only convolutions becomes the convolutions' padding.
+Result<int> fold_pad(Graph& g);
+// BATCHNORM after a conv / depthwise conv / dense (constant weights, no fused activation, no
+// other consumer) is folded into that node's weights and bias.
+Result<int> fold_batchnorm(Graph& g);
+// RELU (alpha 0) and CLIP after a conv / depthwise conv / dense with no fused activation and no
+// other consumer become the node's fused activation (relu, relu6 or clip).
+Result<int> fuse_activation(Graph& g);
+// Removes nodes and constants that no output depends on.
+Result<int> eliminate_dead_code(Graph& g);
+
+struct PassStat {
+  std::string pass;
+  int rewrites = 0;
+};
+
+// Runs every pass to a fixed point; returns the rewrites per pass (summed over rounds).
+Result<std::vector<PassStat>> optimize_graph(Graph& g);
+
+// ---- helpers shared by the passes ----
+// How many times each value is read: node inputs plus graph outputs.
+std::vector<int> use_counts(const Graph& g);
+// Removes the marked nodes (their outputs must be unused by then), then dead values.
+void erase_nodes(Graph& g, const std::vector<bool>& remove);
+// Replaces every read of value `from` (node inputs) with `to`.
+void replace_uses(Graph& g, int from, int to);
+
+}  // namespace morsel::passes
