@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   morsel::cli::register_convert(app, &run);
   morsel::cli::register_inspect(app, &run);
   morsel::cli::register_predict(app, &run);
+  morsel::cli::register_bench(app, &run);
   app.footer(
       "\nExamples:\n"
       "  morsel convert models/nsfwjs/mobilenet_v2 -o mobilenet_v2.morsel\n"
