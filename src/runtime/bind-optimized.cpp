@@ -37,21 +37,61 @@ struct Chunks {
   int64_t end(int64_t i) const { return std::min(total, (i + 1) * size); }
 };
 
+// The GEMM variant for N columns: the wide tile, or the narrow one when it pads N less.
+struct GemmVariant {
+  int mr, nr;
+  void (*fn)(const kernels::GemmArgs&, int64_t, int64_t, int64_t, int64_t);
+  const char* name;
+};
+GemmVariant gemm_variant(const F32Kernels& k, int64_t n) {
+  const int64_t wide = kernels::gemm_panels(n, k.gemm_nr) * k.gemm_nr;
+  const int64_t narrow = kernels::gemm_panels(n, k.gemm_narrow_nr) * k.gemm_narrow_nr;
+  if (narrow * 5 < wide * 4) return {k.gemm_narrow_mr, k.gemm_narrow_nr, k.gemm_narrow, "gemm-narrow"};
+  return {k.gemm_mr, k.gemm_nr, k.gemm, "gemm"};
+}
+
 // Packs [K, N] weights (and bias) for the GEMM; reuses the node's cached packing.
-std::shared_ptr<PackedWeights> pack_for_gemm(const F32Kernels& k, int64_t K, int64_t N,
+std::shared_ptr<PackedWeights> pack_for_gemm(const GemmVariant& v, int64_t K, int64_t N,
                                              const float* w, const float* bias,
                                              std::shared_ptr<PackedWeights>* slot) {
-  const std::string layout = std::string("gemm-nr") + std::to_string(k.gemm_nr);
+  const std::string layout = std::string("gemm-nr") + std::to_string(v.nr);
   if (*slot && (*slot)->layout == layout) return *slot;
   auto p = std::make_shared<PackedWeights>();
   p->layout = layout;
-  const int64_t panels = kernels::gemm_panels(N, k.gemm_nr);
-  p->data.resize(static_cast<size_t>(panels * K * k.gemm_nr));
-  kernels::pack_gemm_b(K, N, k.gemm_nr, w, p->data.data());
-  p->bias.assign(static_cast<size_t>(panels * k.gemm_nr), 0.0f);
+  const int64_t panels = kernels::gemm_panels(N, v.nr);
+  p->data.resize(static_cast<size_t>(panels * K * v.nr));
+  kernels::pack_gemm_b(K, N, v.nr, w, p->data.data());
+  p->bias.assign(static_cast<size_t>(panels * v.nr), 0.0f);
   if (bias) std::copy(bias, bias + N, p->bias.begin());
   *slot = p;
   return p;
+}
+
+// Depthwise weights [KH,KW,C,1] are already [KH*KW, C]; the bias is made explicit.
+std::shared_ptr<PackedWeights> pack_depthwise(int64_t taps, int64_t C, const float* w,
+                                              const float* bias,
+                                              std::shared_ptr<PackedWeights>* slot) {
+  if (*slot && (*slot)->layout == "dw") return *slot;
+  auto p = std::make_shared<PackedWeights>();
+  p->layout = "dw";
+  p->data.assign(w, w + taps * C);
+  p->bias.assign(static_cast<size_t>(C), 0.0f);
+  if (bias) std::copy(bias, bias + C, p->bias.begin());
+  *slot = p;
+  return p;
+}
+
+bool is_pointwise(const Graph& g, const Node& n) {
+  if (n.op != OpType::CONV2D || n.attrs.get_int("groups", 1) != 1) return false;
+  if (!in_is_const(g, n, 1) || (n.inputs.size() > 2 && n.inputs[2] >= 0 && !in_is_const(g, n, 2)))
+    return false;
+  const Shape& xs = in_shape(g, n, 0);
+  const Shape& ws = in_shape(g, n, 1);
+  if (xs.size() != 4 || ws.size() != 4 || ws[0] != 1 || ws[1] != 1) return false;
+  Window2D win;
+  if (!resolve_window(n, xs[1], xs[2], 1, 1, &win).ok()) return false;
+  return win.sh == 1 && win.sw == 1 && win.pad_top == 0 && win.pad_left == 0 && win.oh == xs[1] &&
+         win.ow == xs[2];
 }
 
 std::string kname(const F32Kernels& k, const char* op) {
@@ -59,18 +99,18 @@ std::string kname(const F32Kernels& k, const char* op) {
 }
 
 // C = A · B over M rows: tasks are (row chunk, panel group) pairs.
-KernelFn gemm_fn(const F32Kernels& k, ThreadPool* pool, kernels::GemmArgs g) {
-  const int64_t panels = kernels::gemm_panels(g.n, k.gemm_nr);
+KernelFn gemm_fn(const GemmVariant& k, ThreadPool* pool, kernels::GemmArgs g) {
+  const int64_t panels = kernels::gemm_panels(g.n, k.nr);
   const int threads = pool->threads();
   // Row chunks of A that stay in L2 while every panel passes over them.
-  const int64_t rows_l2 = std::max<int64_t>(k.gemm_mr * 4, 16384 / std::max<int64_t>(1, g.k));
-  Chunks rows(g.m, std::max<int64_t>(ceil_div(g.m, rows_l2), 1), k.gemm_mr, k.gemm_mr);
+  const int64_t rows_l2 = std::max<int64_t>(k.mr * 4, 16384 / std::max<int64_t>(1, g.k));
+  Chunks rows(g.m, std::max<int64_t>(ceil_div(g.m, rows_l2), 1), k.mr, k.mr);
   // Enough tasks to balance the threads: split panels when there are few row chunks.
   const int64_t want = threads > 1 ? 4 * threads : 1;
   Chunks cols(panels, std::max<int64_t>(1, ceil_div(want, rows.count)), 1);
   if (rows.count * cols.count < want && threads > 1)
-    rows = Chunks(g.m, ceil_div(want, cols.count), k.gemm_mr, k.gemm_mr);
-  auto fn = k.gemm;
+    rows = Chunks(g.m, ceil_div(want, cols.count), k.mr, k.mr);
+  auto fn = k.fn;
   return [=] {
     pool->parallel_for(rows.count * cols.count, [&](int64_t t, int) {
       const int64_t r = t / cols.count, c = t % cols.count;
@@ -80,6 +120,110 @@ KernelFn gemm_fn(const F32Kernels& k, ThreadPool* pool, kernels::GemmArgs g) {
 }
 
 }  // namespace
+
+bool can_fuse_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw) {
+  if (!is_pointwise(g, pw) || dw.op != OpType::DEPTHWISE_CONV2D) return false;
+  if (dw.inputs[0] != pw.outputs[0] || !in_is_const(g, dw, 1)) return false;
+  if (dw.inputs.size() > 2 && dw.inputs[2] >= 0 && !in_is_const(g, dw, 2)) return false;
+  const int v = pw.outputs[0];
+  for (int o : g.outputs)
+    if (o == v) return false;
+  int readers = 0;
+  for (const Node& n : g.nodes)
+    for (int id : n.inputs) readers += id == v;
+  if (readers != 1) return false;
+  const Shape& xs = in_shape(g, dw, 0);
+  const Shape& ws = in_shape(g, dw, 1);
+  if (ws[3] != 1 || ws[0] > 7) return false;
+  Window2D win;
+  if (!resolve_window(dw, xs[1], xs[2], ws[0], ws[1], &win).ok()) return false;
+  return win.dh == 1 && win.dw == 1 && win.sh <= ws[0];
+}
+
+Result<OptimizedKernel> bind_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw,
+                                                 const std::vector<float*>& b,
+                                                 const OptimizedBindContext& ctx,
+                                                 std::shared_ptr<PackedWeights>* packed_pw,
+                                                 std::shared_ptr<PackedWeights>* packed_dw) {
+  OptimizedKernel out;
+  const F32Kernels& k = *ctx.k;
+  ThreadPool* pool = ctx.pool;
+  const Shape& xs = in_shape(g, pw, 0);  // [N,H,W,Cin]
+  const Shape& ws = in_shape(g, pw, 1);  // [1,1,Cin,Cexp]
+  const Shape& dws = in_shape(g, dw, 1);  // [KH,KW,Cexp,1]
+  const int64_t H = xs[1], Wd = xs[2], Cin = xs[3], Cexp = ws[3];
+  Window2D win;
+  MORSEL_RETURN_IF_ERROR(resolve_window(dw, H, Wd, dws[0], dws[1], &win));
+  const GemmVariant gv = gemm_variant(k, Cexp);
+  auto ppw = pack_for_gemm(gv, Cin, Cexp, in_ptr(pw, b, 1), in_ptr(pw, b, 2), packed_pw);
+  auto pdw = pack_depthwise(dws[0] * dws[1], Cexp, in_ptr(dw, b, 1), in_ptr(dw, b, 2), packed_dw);
+  const ref::Activation act1 = activation_of(pw.attrs), act2 = activation_of(dw.attrs);
+  kernels::GemmArgs ga;
+  ga.m = Wd;
+  ga.n = Cexp;
+  ga.k = Cin;
+  ga.lda = Cin;
+  ga.b = ppw->data.data();
+  ga.bias = ppw->bias.data();
+  ga.ldc = Cexp;
+  ga.lo = act1.min;
+  ga.hi = act1.max;
+  kernels::DwConvArgs da;
+  da.n = xs[0]; da.h = H; da.w = Wd; da.c = Cexp;
+  da.kh = dws[0]; da.kw = dws[1]; da.sh = win.sh; da.sw = win.sw; da.dh = 1; da.dw = 1;
+  da.pad_top = win.pad_top; da.pad_left = win.pad_left; da.oh = win.oh; da.ow = win.ow;
+  da.wt = pdw->data.data(); da.bias = pdw->bias.data();
+  da.lo = act2.min; da.hi = act2.max;
+  const float* x = in_ptr(pw, b, 0);
+  float* y = b[static_cast<size_t>(dw.outputs[0])];
+  const int64_t kh = da.kh, row_floats = Wd * Cexp;
+  const int64_t panels = kernels::gemm_panels(Cexp, gv.nr);
+  const int threads = pool->threads();
+  Chunks rows(da.n * da.oh, threads > 1 ? threads : 1, 1);
+  out.scratch_floats = kh * row_floats;
+  float* const* scratch = ctx.scratch;
+  auto gemm = gv.fn;
+  auto dwrow = k.dwconv_row;
+  out.fn = [=] {
+    pool->parallel_for(rows.count, [&](int64_t t, int tid) {
+      // Ring of kh expanded rows: slot iy % kh holds expanded row iy of the current image.
+      float* ring = scratch[tid];
+      int64_t held[8];
+      for (int64_t s = 0; s < kh; s++) held[s] = -1;
+      int64_t image = -1;
+      const float* rowp[8];
+      for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
+        const int64_t n = r / da.oh, oy = r % da.oh;
+        if (n != image) {
+          for (int64_t s = 0; s < kh; s++) held[s] = -1;
+          image = n;
+        }
+        for (int64_t ky = 0; ky < kh; ky++) {
+          const int64_t iy = oy * da.sh - da.pad_top + ky;
+          if (iy < 0 || iy >= H) {
+            rowp[ky] = nullptr;
+            continue;
+          }
+          const int64_t slot = iy % kh;
+          float* dst = ring + slot * row_floats;
+          if (held[slot] != iy) {
+            kernels::GemmArgs gr = ga;
+            gr.a = x + ((n * H + iy) * Wd) * Cin;
+            gr.c = dst;
+            gemm(gr, 0, Wd, 0, panels);
+            held[slot] = iy;
+          }
+          rowp[ky] = dst;
+        }
+        dwrow(da, rowp, y + r * da.ow * Cexp);
+      }
+    });
+    (void)ppw;
+    (void)pdw;
+  };
+  out.name = kname(k, (std::string(gv.name) + "+dwconv").c_str());
+  return out;
+}
 
 Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
                                        const std::vector<float*>& b,
@@ -104,7 +248,8 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       Window2D win;
       MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win));
       const int64_t K = ws[0] * ws[1] * ws[2], N = ws[3];
-      auto pw = pack_for_gemm(k, K, N, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
+      const GemmVariant gv = gemm_variant(k, N);
+      auto pw = pack_for_gemm(gv, K, N, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
       const ref::Activation act = activation_of(n.attrs);
       kernels::GemmArgs ga;
       ga.m = xs[0] * win.oh * win.ow;
@@ -123,22 +268,22 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       if (pointwise) {
         ga.a = x;
         ga.lda = K;
-        KernelFn inner = gemm_fn(k, pool, ga);
+        KernelFn inner = gemm_fn(gv, pool, ga);
         out.fn = [inner, pw] { inner(); };
-        out.name = kname(k, "gemm");
+        out.name = kname(k, gv.name);
         return out;
       }
       // im2col + GEMM, one row chunk per task; each thread builds its chunk of the im2col
       // matrix in its scratch buffer.
       kernels::Im2ColArgs ia{xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], win.sh, win.sw,
                              win.dh, win.dw, win.pad_top, win.pad_left, win.oh, win.ow};
-      const int64_t rows_target = std::max<int64_t>(k.gemm_mr * 2, 32768 / K);
+      const int64_t rows_target = std::max<int64_t>(gv.mr * 2, 32768 / K);
       Chunks rows(ga.m, std::max(ceil_div(ga.m, rows_target), int64_t{threads > 1 ? 4 * threads : 1}),
-                  k.gemm_mr, k.gemm_mr);
-      const int64_t panels = kernels::gemm_panels(N, k.gemm_nr);
+                  gv.mr, gv.mr);
+      const int64_t panels = kernels::gemm_panels(N, gv.nr);
       out.scratch_floats = rows.size * K;
       float* const* scratch = ctx.scratch;
-      auto gemm = k.gemm;
+      auto gemm = gv.fn;
       out.fn = [=] {
         pool->parallel_for(rows.count, [&](int64_t t, int tid) {
           const int64_t m0 = rows.begin(t), m1 = rows.end(t);
@@ -151,7 +296,7 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
         });
         (void)pw;
       };
-      out.name = kname(k, "im2col-gemm");
+      out.name = kname(k, gv.nr == k.gemm_nr ? "im2col-gemm" : "im2col-gemm-narrow");
       return out;
     }
     case OpType::DEPTHWISE_CONV2D: {
@@ -161,16 +306,7 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       Window2D win;
       MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win));
       const int64_t C = xs[3];
-      auto pw = *packed;
-      if (!pw || pw->layout != "dw") {
-        pw = std::make_shared<PackedWeights>();
-        pw->layout = "dw";
-        const float* w = in_ptr(n, b, 1);
-        pw->data.assign(w, w + ws[0] * ws[1] * C);  // [KH,KW,C,1] is already [KH*KW, C]
-        pw->bias.assign(static_cast<size_t>(C), 0.0f);
-        if (const float* bias = in_ptr(n, b, 2)) std::copy(bias, bias + C, pw->bias.begin());
-        *packed = pw;
-      }
+      auto pw = pack_depthwise(ws[0] * ws[1], C, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
       const ref::Activation act = activation_of(n.attrs);
       kernels::DwConvArgs a;
       a.n = xs[0]; a.h = xs[1]; a.w = xs[2]; a.c = C;
@@ -192,7 +328,8 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
         return out;
       const Shape& ws = in_shape(g, n, 1);
       const int64_t K = ws[0], N = ws[1];
-      auto pw = pack_for_gemm(k, K, N, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
+      const GemmVariant gv = gemm_variant(k, N);
+      auto pw = pack_for_gemm(gv, K, N, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
       const ref::Activation act = activation_of(n.attrs);
       kernels::GemmArgs ga;
       ga.m = numel / N;
@@ -206,9 +343,9 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       ga.ldc = N;
       ga.lo = act.min;
       ga.hi = act.max;
-      KernelFn inner = gemm_fn(k, pool, ga);
+      KernelFn inner = gemm_fn(gv, pool, ga);
       out.fn = [inner, pw] { inner(); };
-      out.name = kname(k, "gemm");
+      out.name = kname(k, gv.name);
       return out;
     }
     case OpType::MAX_POOL:

@@ -51,4 +51,17 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
                                        const OptimizedBindContext& ctx,
                                        std::shared_ptr<PackedWeights>* packed);
 
+// A pointwise conv (1x1, stride 1, no padding) whose only reader is a depthwise conv (multiplier
+// 1, no dilation, stride <= window): the pair runs as one kernel that computes the expanded
+// rows into a small per-thread ring of rows, so the wide intermediate tensor never goes to
+// memory (MobileNet's expand + depthwise).
+bool can_fuse_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw);
+// Binds the pair; the depthwise node then runs nothing. The pointwise conv's output value needs
+// no storage.
+Result<OptimizedKernel> bind_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw,
+                                                 const std::vector<float*>& ptrs,
+                                                 const OptimizedBindContext& ctx,
+                                                 std::shared_ptr<PackedWeights>* packed_pw,
+                                                 std::shared_ptr<PackedWeights>* packed_dw);
+
 }  // namespace morsel

@@ -98,6 +98,30 @@ Status Session::prepare(int64_t batch) {
       if (last[static_cast<size_t>(id)] < static_cast<int>(i)) last[static_cast<size_t>(id)] = static_cast<int>(i);
     }
   }
+  // Pointwise conv + depthwise pairs that run as one kernel: the pair's intermediate needs no
+  // storage. fused_with[i] = the depthwise node fused into pointwise node i.
+  std::vector<int> fused_with(graph_.nodes.size(), -1), fused_into(graph_.nodes.size(), -1);
+  std::vector<bool> elided(nv, false);
+  if (kernels_) {
+    for (size_t i = 0; i < graph_.nodes.size(); i++) {
+      const int v = graph_.nodes[i].outputs[0];
+      for (size_t j = i + 1; j < graph_.nodes.size(); j++) {
+        if (graph_.nodes[j].inputs.empty() || graph_.nodes[j].inputs[0] != v) continue;
+        if (fused_into[i] < 0 && can_fuse_pointwise_depthwise(graph_, graph_.nodes[i], graph_.nodes[j])) {
+          fused_with[i] = static_cast<int>(j);
+          fused_into[j] = static_cast<int>(i);
+          elided[static_cast<size_t>(v)] = true;
+        }
+        break;
+      }
+    }
+  }
+  // A fused pair writes the depthwise output while the pointwise node runs (reading its input).
+  for (size_t i = 0; i < graph_.nodes.size(); i++)
+    if (fused_with[i] >= 0) {
+      const size_t y = static_cast<size_t>(graph_.nodes[static_cast<size_t>(fused_with[i])].outputs[0]);
+      first[y] = std::min(first[y], static_cast<int>(i));
+    }
   std::vector<BufferLife> lives;
   std::vector<size_t> planned;
   io_buffers_.assign(nv, Tensor());
@@ -116,6 +140,7 @@ Status Session::prepare(int64_t batch) {
     if (n > (int64_t{1} << 32))
       return MORSEL_ERROR(LIMIT_EXCEEDED, "value '%s' %s is too large", v.name.c_str(),
                           shape_str(v.shape).c_str());
+    if (elided[i]) continue;
     if (is_io[i] || first[i] < 0) {
       io_buffers_[i] = Tensor(DType::F32, v.shape);
       ptrs_[i] = io_buffers_[i].mut<float>();
@@ -144,7 +169,14 @@ Status Session::prepare(int64_t batch) {
   for (size_t i = 0; i < graph_.nodes.size(); i++) {
     const Node& n = graph_.nodes[i];
     OptimizedKernel ok;
-    if (kernels_) {
+    if (fused_with[i] >= 0) {
+      const size_t j = static_cast<size_t>(fused_with[i]);
+      MORSEL_ASSIGN_OR_RETURN(ok, bind_pointwise_depthwise(graph_, n, graph_.nodes[j], ptrs_, ctx,
+                                                           &packed_[i], &packed_[j]));
+    } else if (fused_into[i] >= 0) {
+      ok.fn = [] {};
+      ok.name = "(fused into " + graph_.nodes[static_cast<size_t>(fused_into[i])].name + ")";
+    } else if (kernels_) {
       MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, n, ptrs_, ctx, &packed_[i]));
     }
     if (!ok.fn) {

@@ -40,15 +40,27 @@ void im2col(const Im2ColArgs& a, const float* x, int64_t m0, int64_t m1, float* 
     const int64_t n = m / (a.oh * a.ow), rem = m % (a.oh * a.ow);
     const int64_t oy = rem / a.ow, ox = rem % a.ow;
     float* dst = out + (m - m0) * row;
+    const int64_t ix0 = ox * a.sw - a.pad_left;
+    // With no dilation and the window inside horizontally, the KW taps of a row are one
+    // contiguous run of KW*C floats in NHWC.
+    const bool span = a.dw == 1 && ix0 >= 0 && ix0 + a.kw <= a.w;
     for (int64_t ky = 0; ky < a.kh; ky++) {
       const int64_t iy = oy * a.sh - a.pad_top + ky * a.dh;
+      if (iy < 0 || iy >= a.h) {
+        std::memset(dst, 0, cbytes * static_cast<size_t>(a.kw));
+        dst += a.kw * C;
+        continue;
+      }
+      const float* xrow = x + (n * a.h + iy) * a.w * C;
+      if (span) {
+        std::memcpy(dst, xrow + ix0 * C, cbytes * static_cast<size_t>(a.kw));
+        dst += a.kw * C;
+        continue;
+      }
       for (int64_t kx = 0; kx < a.kw; kx++, dst += C) {
-        const int64_t ix = ox * a.sw - a.pad_left + kx * a.dw;
-        if (iy < 0 || iy >= a.h || ix < 0 || ix >= a.w) {
-          std::memset(dst, 0, cbytes);
-        } else {
-          std::memcpy(dst, x + ((n * a.h + iy) * a.w + ix) * C, cbytes);
-        }
+        const int64_t ix = ix0 + kx * a.dw;
+        if (ix < 0 || ix >= a.w) std::memset(dst, 0, cbytes);
+        else std::memcpy(dst, xrow + ix * C, cbytes);
       }
     }
   }

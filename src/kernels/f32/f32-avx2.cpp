@@ -4,6 +4,7 @@
 #define MORSEL_ISA_ENUM Isa::AVX2
 #define MORSEL_VW 8
 #define MORSEL_GEMM_MR 6
+#define MORSEL_GEMM_MR_NARROW 12
 #define MORSEL_GEMM_NV 2
 #include <array>
 #include <utility>

@@ -4,6 +4,7 @@
 #define MORSEL_ISA_ENUM Isa::AVX512
 #define MORSEL_VW 16
 #define MORSEL_GEMM_MR 8
+#define MORSEL_GEMM_MR_NARROW 12
 #define MORSEL_GEMM_NV 2
 #include <array>
 #include <utility>

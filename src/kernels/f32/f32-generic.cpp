@@ -4,6 +4,7 @@
 #define MORSEL_ISA_ENUM Isa::GENERIC
 #define MORSEL_VW 4
 #define MORSEL_GEMM_MR 4
+#define MORSEL_GEMM_MR_NARROW 8
 #define MORSEL_GEMM_NV 2
 #include <array>
 #include <utility>

@@ -54,8 +54,15 @@ struct F32Kernels {
   int gemm_mr, gemm_nr;
   // Rows [m0, m1) of C, column panels [p0, p1).
   void (*gemm)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // The same with a narrow tile (gemm_narrow_mr x gemm_narrow_nr): for N whose remainder
+  // modulo gemm_nr would waste much of the wide tile.
+  int gemm_narrow_mr, gemm_narrow_nr;
+  void (*gemm_narrow)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
   // Output rows [r0, r1) of the flattened [N*OH] rows.
   void (*dwconv)(const DwConvArgs& a, int64_t r0, int64_t r1);
+  // One output row from a.kh input row pointers (W*C floats each; nullptr = padding row). a.x
+  // and a.y are not used.
+  void (*dwconv_row)(const DwConvArgs& a, const float* const* rows, float* yrow);
   void (*max_pool)(const PoolArgs& a, int64_t r0, int64_t r1);
   void (*avg_pool)(const PoolArgs& a, int64_t r0, int64_t r1);
   // y[o, c] = mean over r of x[o, r, c] for o in [o0, o1), with c the innermost axis.
