@@ -114,7 +114,7 @@ TEST_P(OptimizedKernels, GeneralConvIm2col) {
   const Case cases[] = {{3, 3, 3, 32, 2, 1, "SAME"},  {5, 5, 4, 20, 1, 2, "VALID"},
                         {1, 1, 8, 24, 2, 1, "SAME"},  {7, 7, 3, 17, 2, 1, "SAME"},
                         {1, 7, 12, 16, 1, 1, "SAME"}, {7, 1, 12, 48, 1, 1, "SAME"},
-                        {3, 3, 19, 40, 1, 1, "SAME"}};
+                        {3, 3, 19, 40, 1, 1, "SAME"}, {3, 3, 70, 33, 1, 1, "SAME"}};
   uint32_t seed = 100;
   for (const Case& k : cases) {
     SCOPED_TRACE(testing::Message() << k.kh << "x" << k.kw << " C=" << k.c << " CO=" << k.co
@@ -189,7 +189,8 @@ TEST_P(OptimizedKernels, FusedPointwiseDepthwise) {
 
 TEST_P(OptimizedKernels, Dense) {
   uint32_t seed = 400;
-  for (int64_t k : {20, 64})
+  // K up to 1000: several K blocks, the last one uneven.
+  for (int64_t k : {20, 64, 700, 1000})
     for (int64_t m : {5, 37, 128}) {
       SCOPED_TRACE(testing::Message() << "K=" << k << " M=" << m);
       auto g = single(OpType::DENSE, {-1, k},
