@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/cpu.h"
 #include "util/test_util.h"
 
 namespace morsel {
@@ -18,8 +19,9 @@ struct CliRun {
   std::string out;  // stdout + stderr
 };
 
-CliRun run(const std::string& args) {
-  std::string cmd = std::string(MORSEL_BINARY_DIR) + "/morsel " + args + " 2>&1";
+// `env`: assignments put before the command, e.g. "MORSEL_ISA=generic".
+CliRun run(const std::string& args, const std::string& env = "") {
+  std::string cmd = (env.empty() ? "" : env + " ") + std::string(MORSEL_BINARY_DIR) + "/morsel " + args + " 2>&1";
   CliRun r{-1, ""};
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -119,7 +121,7 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
       {"predict /nonexistent.morsel x.jpg", "/nonexistent.morsel"},
       {"predict '" + corrupt + "' x.jpg", "corrupt"},
       {"convert /nonexistent/model.json", "cannot open"},
-      {"convert model.onnx", "not supported yet"},
+      {"convert /nonexistent/model.onnx", "cannot open"},
       {"inspect '" + corrupt + "'", "corrupt"},
   };
   for (const Case& c : cases) {
@@ -188,6 +190,58 @@ TEST(Cli, PredictTop5MatchesTfjs) {
   EXPECT_EQ(mixed.rc, 1);
   EXPECT_NE(mixed.out.find("morsel: error: " + bad), std::string::npos) << mixed.out;
   EXPECT_NE(mixed.out.find(labels[order[0]]), std::string::npos) << mixed.out;
+}
+
+}  // namespace
+}  // namespace morsel
+
+namespace morsel {
+namespace {
+
+TEST(Cli, BenchReportsLatencyMemoryAndIsa) {
+  const std::string fixture = test::source_path("tests/data/tfjs/seq_wraps_functional");
+  const std::string out = tmp("bench.morsel");
+  ASSERT_EQ(run("convert '" + fixture + "' -o '" + out + "' --normalize unit").rc, 0);
+  CliRun b = run("bench '" + out + "' --json -n 7 --warmup 1 -b 3 --profile");
+  ASSERT_EQ(b.rc, 0) << b.out;
+  auto j = nlohmann::json::parse(b.out);
+  const double mn = j["batch1_ms"]["min"], med = j["batch1_ms"]["median"], p90 = j["batch1_ms"]["p90"];
+  EXPECT_GT(mn, 0);
+  EXPECT_LE(mn, med);
+  EXPECT_LE(med, p90);
+  EXPECT_GT(j["batch_images_per_s"].get<double>(), 0);
+  EXPECT_EQ(j["batch"], 3);
+  EXPECT_GT(j["memory"]["arena_bytes_batch1"].get<int64_t>(), 0);
+  EXPECT_GE(j["memory"]["arena_bytes_batch"].get<int64_t>(), j["memory"]["arena_bytes_batch1"].get<int64_t>());
+  EXPECT_GT(j["profile"].size(), 0u);
+  EXPECT_EQ(j["isa"], isa_name(isa_supported()));
+  // MORSEL_ISA lowers the kernels; --kernels ref runs the references.
+  CliRun g = run("bench '" + out + "' --json -n 2 -b 1", "MORSEL_ISA=generic");
+  ASSERT_EQ(g.rc, 0) << g.out;
+  EXPECT_EQ(nlohmann::json::parse(g.out)["isa"], "generic");
+  CliRun r = run("bench '" + out + "' --json -n 2 -b 1 --kernels ref");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["isa"], "ref");
+  CliRun bad = run("bench '" + out + "' --kernels avx9000");
+  EXPECT_NE(bad.rc, 0);
+  EXPECT_EQ(count_lines(bad.out), 1) << bad.out;
+}
+
+TEST(Cli, InspectShowsGraphBeforeAndAfterPasses) {
+  const std::string model = test::source_path("models/nsfwjs/mobilenet_v2");
+  ASSERT_TRUE(test::file_exists(model + "/model.json")) << "run scripts/setup";
+  CliRun i = run("inspect '" + model + "' --json");
+  ASSERT_EQ(i.rc, 0) << i.out;
+  auto j = nlohmann::json::parse(i.out);
+  EXPECT_EQ(j["ops"]["BatchNorm"], 52);
+  EXPECT_LT(j["optimized"]["node_count"].get<int>(), j["node_count"].get<int>());
+  EXPECT_FALSE(j["optimized"]["ops"].contains("BatchNorm"));
+  EXPECT_FALSE(j["optimized"]["ops"].contains("Pad"));
+  EXPECT_EQ(j["optimized"]["passes"]["fold_batchnorm"], 52);
+  EXPECT_GT(j["memory_batch1"]["arena_bytes"].get<int64_t>(), 0);
+  EXPECT_LT(j["memory_batch1"]["arena_bytes"].get<int64_t>(), j["memory_batch1"]["unplanned_bytes"].get<int64_t>());
+  CliRun t = run("inspect '" + model + "'");
+  EXPECT_NE(t.out.find("after passes"), std::string::npos) << t.out;
 }
 
 }  // namespace

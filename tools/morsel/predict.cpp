@@ -20,6 +20,7 @@ struct PredictArgs {
   int top_k = 5;
   bool json = false;
   bool profile = false;
+  int threads = 0;
   std::string dump_input;  // directory for the preprocessed input tensors (.npy)
 };
 
@@ -79,6 +80,7 @@ int run_predict(const PredictArgs& a) {
   auto model = std::make_shared<const Model>(std::move(loaded.value()));
   SessionOptions options;
   options.profile = a.profile;
+  options.threads = a.threads;
   auto cls = Classifier::create(model, options);
   if (!cls.ok()) return fail(cls.status().with_context(a.model));
   Classifier& c = *cls.value();
@@ -140,6 +142,7 @@ void register_predict(CLI::App& app, Action* run) {
   c->add_option("images", args->images, "image files")->required();
   c->add_option("-k,--top-k", args->top_k, "how many classes to show (default 5)");
   c->add_flag("--json", args->json, "print JSON instead of text");
+  c->add_option("-t,--threads", args->threads, "threads (default: one per physical core)");
   c->add_flag("--profile", args->profile, "print the time per op and the slowest nodes (stderr)");
   c->add_option("--dump-input", args->dump_input,
                 "also write each preprocessed input tensor to DIR/<image>.npy")
