@@ -2,7 +2,9 @@
 #include "runtime/session.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "core/cpu.h"
 #include "runtime/bind.h"
@@ -102,7 +104,8 @@ Status Session::prepare(int64_t batch) {
   // storage. fused_with[i] = the depthwise node fused into pointwise node i.
   std::vector<int> fused_with(graph_.nodes.size(), -1), fused_into(graph_.nodes.size(), -1);
   std::vector<bool> elided(nv, false);
-  if (kernels_) {
+  const char* fuse_env = std::getenv("MORSEL_FUSE");  // "0": no fused kernels (diagnostics)
+  if (kernels_ && !(fuse_env && std::string(fuse_env) == "0")) {
     for (size_t i = 0; i < graph_.nodes.size(); i++) {
       const int v = graph_.nodes[i].outputs[0];
       for (size_t j = i + 1; j < graph_.nodes.size(); j++) {

@@ -3,6 +3,7 @@
 // and with --profile the time per op and per kernel. --interactive serves the side-by-side
 // comparison scripts in bench/compare/ (they alternate morsel and a peer in one run).
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -57,14 +58,25 @@ Tensor make_input(const Shape& shape, uint32_t seed) {
   return t;
 }
 
-Result<std::vector<double>> time_runs(Session& s, const Tensor& input, int warmup, int runs) {
+double process_cpu_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// Wall-clock ms per run; `cpu_ms` (optional) gets the CPU time of all threads per run, which on a
+// busy machine tells compute cost apart from waiting for a core.
+Result<std::vector<double>> time_runs(Session& s, const Tensor& input, int warmup, int runs,
+                                      std::vector<double>* cpu_ms = nullptr) {
   std::vector<Tensor> outs;
   for (int i = 0; i < warmup; i++) MORSEL_RETURN_IF_ERROR(s.run({input}, &outs));
   std::vector<double> ms;
   for (int i = 0; i < runs; i++) {
+    const double c0 = process_cpu_ms();
     auto t0 = std::chrono::steady_clock::now();
     MORSEL_RETURN_IF_ERROR(s.run({input}, &outs));
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (cpu_ms) cpu_ms->push_back(process_cpu_ms() - c0);
   }
   return ms;
 }
@@ -123,9 +135,11 @@ int run_bench(const BenchArgs& a) {
     return 0;
   }
 
-  auto ms1 = time_runs(s, input1, a.warmup, a.runs);
+  std::vector<double> cpu1;
+  auto ms1 = time_runs(s, input1, a.warmup, a.runs, &cpu1);
   if (!ms1.ok()) return fail(ms1.status().with_context(a.model));
   const Stats s1 = stats_of(ms1.value());
+  const Stats c1 = stats_of(cpu1);
   const int64_t arena1 = s.activation_bytes();
   std::vector<OpProfile> prof = s.profile();
 
@@ -150,6 +164,7 @@ int run_bench(const BenchArgs& a) {
     j["warmup"] = a.warmup;
     j["batch1_ms"] = {{"min", s1.min}, {"median", s1.median}, {"p90", s1.p90}, {"mean", s1.mean}};
     j["batch1_images_per_s"] = 1000.0 / s1.median;
+    j["batch1_cpu_ms"] = {{"min", c1.min}, {"median", c1.median}};
     if (a.batch > 1) {
       j["batch"] = a.batch;
       j["batch_ms"] = {{"min", sb.min}, {"median", sb.median}, {"p90", sb.p90}, {"mean", sb.mean}};
@@ -169,6 +184,7 @@ int run_bench(const BenchArgs& a) {
               s.threads() == 1 ? "" : "s");
   std::printf("  batch 1   min %.2f ms  median %.2f ms  p90 %.2f ms   %.1f images/s  (%d runs after %d warm-up)\n",
               s1.min, s1.median, s1.p90, 1000.0 / s1.median, a.runs, a.warmup);
+  std::printf("            CPU time per run (all threads): min %.2f ms  median %.2f ms\n", c1.min, c1.median);
   if (a.batch > 1)
     std::printf("  batch %-3d min %.2f ms  median %.2f ms  p90 %.2f ms   %.1f images/s\n", a.batch,
                 sb.min, sb.median, sb.p90, 1000.0 * a.batch / sb.median);
