@@ -121,73 +121,127 @@ KernelFn gemm_fn(const GemmVariant& k, ThreadPool* pool, kernels::GemmArgs g) {
 
 }  // namespace
 
-bool can_fuse_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw) {
-  if (!is_pointwise(g, pw) || dw.op != OpType::DEPTHWISE_CONV2D) return false;
-  if (dw.inputs[0] != pw.outputs[0] || !in_is_const(g, dw, 1)) return false;
-  if (dw.inputs.size() > 2 && dw.inputs[2] >= 0 && !in_is_const(g, dw, 2)) return false;
-  const int v = pw.outputs[0];
+namespace {
+
+// Readers of value v: (node index, input slot); graph outputs count as a reader at -1.
+std::vector<std::pair<int, int>> readers_of(const Graph& g, int v) {
+  std::vector<std::pair<int, int>> r;
+  for (size_t i = 0; i < g.nodes.size(); i++)
+    for (size_t k = 0; k < g.nodes[i].inputs.size(); k++)
+      if (g.nodes[i].inputs[k] == v) r.push_back({static_cast<int>(i), static_cast<int>(k)});
   for (int o : g.outputs)
-    if (o == v) return false;
-  int readers = 0;
-  for (const Node& n : g.nodes)
-    for (int id : n.inputs) readers += id == v;
-  if (readers != 1) return false;
+    if (o == v) r.push_back({-1, -1});
+  return r;
+}
+
+bool fusable_depthwise(const Graph& g, const Node& dw) {
+  if (dw.op != OpType::DEPTHWISE_CONV2D || !in_is_const(g, dw, 1)) return false;
+  if (dw.inputs.size() > 2 && dw.inputs[2] >= 0 && !in_is_const(g, dw, 2)) return false;
   const Shape& xs = in_shape(g, dw, 0);
   const Shape& ws = in_shape(g, dw, 1);
-  if (ws[3] != 1 || ws[0] > 7) return false;
+  if (xs.size() != 4 || ws.size() != 4 || ws[3] != 1 || ws[0] > 7) return false;
   Window2D win;
   if (!resolve_window(dw, xs[1], xs[2], ws[0], ws[1], &win).ok()) return false;
   return win.dh == 1 && win.dw == 1 && win.sh <= ws[0];
 }
 
-Result<OptimizedKernel> bind_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw,
-                                                 const std::vector<float*>& b,
-                                                 const OptimizedBindContext& ctx,
-                                                 std::shared_ptr<PackedWeights>* packed_pw,
-                                                 std::shared_ptr<PackedWeights>* packed_dw) {
+}  // namespace
+
+std::vector<FusedBlock> find_fused_blocks(const Graph& g) {
+  std::vector<FusedBlock> blocks;
+  for (size_t j = 0; j < g.nodes.size(); j++) {
+    const Node& dw = g.nodes[j];
+    if (!fusable_depthwise(g, dw)) continue;
+    FusedBlock b;
+    b.dw = static_cast<int>(j);
+    const Value& in = g.values[static_cast<size_t>(dw.inputs[0])];
+    if (in.producer >= 0 && is_pointwise(g, g.nodes[static_cast<size_t>(in.producer)]) &&
+        readers_of(g, dw.inputs[0]).size() == 1)
+      b.expand = in.producer;
+    const auto r = readers_of(g, dw.outputs[0]);
+    if (r.size() == 1 && r[0].first > b.dw && r[0].second == 0 &&
+        is_pointwise(g, g.nodes[static_cast<size_t>(r[0].first)]))
+      b.project = r[0].first;
+    if (b.expand >= 0 || b.project >= 0) blocks.push_back(b);
+  }
+  return blocks;
+}
+
+Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
+                                         const std::vector<float*>& b,
+                                         const OptimizedBindContext& ctx,
+                                         std::vector<std::shared_ptr<PackedWeights>>* packed) {
   OptimizedKernel out;
   const F32Kernels& k = *ctx.k;
   ThreadPool* pool = ctx.pool;
-  const Shape& xs = in_shape(g, pw, 0);  // [N,H,W,Cin]
-  const Shape& ws = in_shape(g, pw, 1);  // [1,1,Cin,Cexp]
-  const Shape& dws = in_shape(g, dw, 1);  // [KH,KW,Cexp,1]
-  const int64_t H = xs[1], Wd = xs[2], Cin = xs[3], Cexp = ws[3];
+  const Node& dw = g.nodes[static_cast<size_t>(blk.dw)];
+  const Node* ex = blk.expand >= 0 ? &g.nodes[static_cast<size_t>(blk.expand)] : nullptr;
+  const Node* pj = blk.project >= 0 ? &g.nodes[static_cast<size_t>(blk.project)] : nullptr;
+  const Shape& ds = in_shape(g, dw, 0);  // depthwise input [N,H,W,Cexp]
+  const Shape& dws = in_shape(g, dw, 1);
+  const int64_t H = ds[1], Wd = ds[2], Cexp = ds[3];
   Window2D win;
   MORSEL_RETURN_IF_ERROR(resolve_window(dw, H, Wd, dws[0], dws[1], &win));
-  const GemmVariant gv = gemm_variant(k, Cexp);
-  auto ppw = pack_for_gemm(gv, Cin, Cexp, in_ptr(pw, b, 1), in_ptr(pw, b, 2), packed_pw);
-  auto pdw = pack_depthwise(dws[0] * dws[1], Cexp, in_ptr(dw, b, 1), in_ptr(dw, b, 2), packed_dw);
-  const ref::Activation act1 = activation_of(pw.attrs), act2 = activation_of(dw.attrs);
-  kernels::GemmArgs ga;
-  ga.m = Wd;
-  ga.n = Cexp;
-  ga.k = Cin;
-  ga.lda = Cin;
-  ga.b = ppw->data.data();
-  ga.bias = ppw->bias.data();
-  ga.ldc = Cexp;
-  ga.lo = act1.min;
-  ga.hi = act1.max;
+  auto slot = [&](int node) { return &(*packed)[static_cast<size_t>(node)]; };
+
+  // Expand: rows of the block input -> expanded rows.
+  GemmVariant gv_ex{};
+  kernels::GemmArgs ga_ex;
+  std::shared_ptr<PackedWeights> pex;
+  int64_t panels_ex = 0, Cin = Cexp;
+  const float* x = in_ptr(dw, b, 0);
+  if (ex) {
+    Cin = in_shape(g, *ex, 0)[3];
+    gv_ex = gemm_variant(k, Cexp);
+    pex = pack_for_gemm(gv_ex, Cin, Cexp, in_ptr(*ex, b, 1), in_ptr(*ex, b, 2), slot(blk.expand));
+    const ref::Activation act = activation_of(ex->attrs);
+    ga_ex.m = Wd; ga_ex.n = Cexp; ga_ex.k = Cin; ga_ex.lda = Cin;
+    ga_ex.b = pex->data.data(); ga_ex.bias = pex->bias.data(); ga_ex.ldc = Cexp;
+    ga_ex.lo = act.min; ga_ex.hi = act.max;
+    panels_ex = kernels::gemm_panels(Cexp, gv_ex.nr);
+    x = in_ptr(*ex, b, 0);
+  }
+  auto pdw = pack_depthwise(dws[0] * dws[1], Cexp, in_ptr(dw, b, 1), in_ptr(dw, b, 2), slot(blk.dw));
+  const ref::Activation act_dw = activation_of(dw.attrs);
   kernels::DwConvArgs da;
-  da.n = xs[0]; da.h = H; da.w = Wd; da.c = Cexp;
+  da.n = ds[0]; da.h = H; da.w = Wd; da.c = Cexp;
   da.kh = dws[0]; da.kw = dws[1]; da.sh = win.sh; da.sw = win.sw; da.dh = 1; da.dw = 1;
   da.pad_top = win.pad_top; da.pad_left = win.pad_left; da.oh = win.oh; da.ow = win.ow;
   da.wt = pdw->data.data(); da.bias = pdw->bias.data();
-  da.lo = act2.min; da.hi = act2.max;
-  const float* x = in_ptr(pw, b, 0);
-  float* y = b[static_cast<size_t>(dw.outputs[0])];
+  da.lo = act_dw.min; da.hi = act_dw.max;
+
+  // Project: each depthwise output row -> block output row.
+  GemmVariant gv_pj{};
+  kernels::GemmArgs ga_pj;
+  std::shared_ptr<PackedWeights> ppj;
+  int64_t panels_pj = 0, Cout = Cexp;
+  if (pj) {
+    Cout = in_shape(g, *pj, 1)[3];
+    gv_pj = gemm_variant(k, Cout);
+    ppj = pack_for_gemm(gv_pj, Cexp, Cout, in_ptr(*pj, b, 1), in_ptr(*pj, b, 2), slot(blk.project));
+    const ref::Activation act = activation_of(pj->attrs);
+    ga_pj.m = win.ow; ga_pj.n = Cout; ga_pj.k = Cexp; ga_pj.lda = Cexp;
+    ga_pj.b = ppj->data.data(); ga_pj.bias = ppj->bias.data(); ga_pj.ldc = Cout;
+    ga_pj.lo = act.min; ga_pj.hi = act.max;
+    panels_pj = kernels::gemm_panels(Cout, gv_pj.nr);
+  }
+  float* y = b[static_cast<size_t>((pj ? *pj : dw).outputs[0])];
+
   const int64_t kh = da.kh, row_floats = Wd * Cexp;
-  const int64_t panels = kernels::gemm_panels(Cexp, gv.nr);
+  const int64_t ring_floats = ex ? kh * row_floats : 0;
   const int threads = pool->threads();
   Chunks rows(da.n * da.oh, threads > 1 ? threads : 1, 1);
-  out.scratch_floats = kh * row_floats;
+  out.scratch_floats = ring_floats + (pj ? win.ow * Cexp : 0);
   float* const* scratch = ctx.scratch;
-  auto gemm = gv.fn;
+  auto gemm_ex = gv_ex.fn;
+  auto gemm_pj = gv_pj.fn;
   auto dwrow = k.dwconv_row;
+  const bool has_ex = ex != nullptr, has_pj = pj != nullptr;
   out.fn = [=] {
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
       // Ring of kh expanded rows: slot iy % kh holds expanded row iy of the current image.
       float* ring = scratch[tid];
+      float* dwout = scratch[tid] + ring_floats;
       int64_t held[8];
       for (int64_t s = 0; s < kh; s++) held[s] = -1;
       int64_t image = -1;
@@ -204,24 +258,38 @@ Result<OptimizedKernel> bind_pointwise_depthwise(const Graph& g, const Node& pw,
             rowp[ky] = nullptr;
             continue;
           }
-          const int64_t slot = iy % kh;
-          float* dst = ring + slot * row_floats;
-          if (held[slot] != iy) {
-            kernels::GemmArgs gr = ga;
+          if (!has_ex) {
+            rowp[ky] = x + (n * H + iy) * row_floats;
+            continue;
+          }
+          const int64_t s = iy % kh;
+          float* dst = ring + s * row_floats;
+          if (held[s] != iy) {
+            kernels::GemmArgs gr = ga_ex;
             gr.a = x + ((n * H + iy) * Wd) * Cin;
             gr.c = dst;
-            gemm(gr, 0, Wd, 0, panels);
-            held[slot] = iy;
+            gemm_ex(gr, 0, Wd, 0, panels_ex);
+            held[s] = iy;
           }
           rowp[ky] = dst;
         }
-        dwrow(da, rowp, y + r * da.ow * Cexp);
+        if (!has_pj) {
+          dwrow(da, rowp, y + r * da.ow * Cexp);
+          continue;
+        }
+        dwrow(da, rowp, dwout);
+        kernels::GemmArgs gp = ga_pj;
+        gp.a = dwout;
+        gp.c = y + r * da.ow * Cout;
+        gemm_pj(gp, 0, da.ow, 0, panels_pj);
       }
     });
-    (void)ppw;
+    (void)pex;
     (void)pdw;
+    (void)ppj;
   };
-  out.name = kname(k, (std::string(gv.name) + "+dwconv").c_str());
+  std::string name = std::string(ex ? "gemm+" : "") + "dwconv" + (pj ? "+gemm" : "");
+  out.name = kname(k, name.c_str());
   return out;
 }
 

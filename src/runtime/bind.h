@@ -51,17 +51,23 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
                                        const OptimizedBindContext& ctx,
                                        std::shared_ptr<PackedWeights>* packed);
 
-// A pointwise conv (1x1, stride 1, no padding) whose only reader is a depthwise conv (multiplier
-// 1, no dilation, stride <= window): the pair runs as one kernel that computes the expanded
-// rows into a small per-thread ring of rows, so the wide intermediate tensor never goes to
-// memory (MobileNet's expand + depthwise).
-bool can_fuse_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw);
-// Binds the pair; the depthwise node then runs nothing. The pointwise conv's output value needs
-// no storage.
-Result<OptimizedKernel> bind_pointwise_depthwise(const Graph& g, const Node& pw, const Node& dw,
-                                                 const std::vector<float*>& ptrs,
-                                                 const OptimizedBindContext& ctx,
-                                                 std::shared_ptr<PackedWeights>* packed_pw,
-                                                 std::shared_ptr<PackedWeights>* packed_dw);
+// A depthwise block that runs as one kernel: [pointwise expand] -> depthwise -> [pointwise
+// project] (MobileNet's inverted residual). The kernel walks the depthwise output rows; expanded
+// rows are computed into a small per-thread ring and each depthwise output row is projected at
+// once, so neither wide intermediate tensor goes to memory. Node indices; -1 when absent. The
+// depthwise conv has multiplier 1, no dilation, stride <= window; the pointwise convs are 1x1,
+// stride 1, unpadded, with constant weights; each intermediate has exactly one reader.
+struct FusedBlock {
+  int expand = -1, dw = -1, project = -1;
+  int first() const { return expand >= 0 ? expand : dw; }
+  int last() const { return project >= 0 ? project : dw; }
+};
+std::vector<FusedBlock> find_fused_blocks(const Graph& g);
+// Binds the block (run at node first()); the block's other nodes then run nothing, and the
+// intermediate values need no storage.
+Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& block,
+                                         const std::vector<float*>& ptrs,
+                                         const OptimizedBindContext& ctx,
+                                         std::vector<std::shared_ptr<PackedWeights>>* packed);
 
 }  // namespace morsel

@@ -100,31 +100,33 @@ Status Session::prepare(int64_t batch) {
       if (last[static_cast<size_t>(id)] < static_cast<int>(i)) last[static_cast<size_t>(id)] = static_cast<int>(i);
     }
   }
-  // Pointwise conv + depthwise pairs that run as one kernel: the pair's intermediate needs no
-  // storage. fused_with[i] = the depthwise node fused into pointwise node i.
-  std::vector<int> fused_with(graph_.nodes.size(), -1), fused_into(graph_.nodes.size(), -1);
+  // Depthwise blocks that run as one kernel (see FusedBlock): their intermediates need no
+  // storage, and the block's output is written while its first node runs.
+  std::vector<int> block_at(graph_.nodes.size(), -1);  // node -> block index
+  std::vector<FusedBlock> blocks;
   std::vector<bool> elided(nv, false);
-  const char* fuse_env = std::getenv("MORSEL_FUSE");  // "0": no fused kernels (diagnostics)
-  if (kernels_ && !(fuse_env && std::string(fuse_env) == "0")) {
-    for (size_t i = 0; i < graph_.nodes.size(); i++) {
-      const int v = graph_.nodes[i].outputs[0];
-      for (size_t j = i + 1; j < graph_.nodes.size(); j++) {
-        if (graph_.nodes[j].inputs.empty() || graph_.nodes[j].inputs[0] != v) continue;
-        if (fused_into[i] < 0 && can_fuse_pointwise_depthwise(graph_, graph_.nodes[i], graph_.nodes[j])) {
-          fused_with[i] = static_cast<int>(j);
-          fused_into[j] = static_cast<int>(i);
-          elided[static_cast<size_t>(v)] = true;
-        }
-        break;
-      }
+  const char* fuse_env = std::getenv("MORSEL_FUSE");
+  const int fuse = fuse_env && *fuse_env ? std::atoi(fuse_env) : options_.fusion;
+  if (kernels_ && fuse > 0) {
+    for (FusedBlock blk : find_fused_blocks(graph_)) {
+      if (fuse < 2) blk.project = -1;
+      if (blk.expand < 0 && blk.project < 0) continue;
+      bool taken = false;
+      for (int node : {blk.expand, blk.dw, blk.project})
+        if (node >= 0 && block_at[static_cast<size_t>(node)] >= 0) taken = true;
+      if (taken) continue;
+      const int id = static_cast<int>(blocks.size());
+      blocks.push_back(blk);
+      for (int node : {blk.expand, blk.dw, blk.project})
+        if (node >= 0) block_at[static_cast<size_t>(node)] = id;
+      if (blk.expand >= 0)
+        elided[static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.expand)].outputs[0])] = true;
+      if (blk.project >= 0)
+        elided[static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.dw)].outputs[0])] = true;
+      const size_t y = static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.last())].outputs[0]);
+      first[y] = std::min(first[y], blk.first());
     }
   }
-  // A fused pair writes the depthwise output while the pointwise node runs (reading its input).
-  for (size_t i = 0; i < graph_.nodes.size(); i++)
-    if (fused_with[i] >= 0) {
-      const size_t y = static_cast<size_t>(graph_.nodes[static_cast<size_t>(fused_with[i])].outputs[0]);
-      first[y] = std::min(first[y], static_cast<int>(i));
-    }
   std::vector<BufferLife> lives;
   std::vector<size_t> planned;
   io_buffers_.assign(nv, Tensor());
@@ -172,13 +174,14 @@ Status Session::prepare(int64_t batch) {
   for (size_t i = 0; i < graph_.nodes.size(); i++) {
     const Node& n = graph_.nodes[i];
     OptimizedKernel ok;
-    if (fused_with[i] >= 0) {
-      const size_t j = static_cast<size_t>(fused_with[i]);
-      MORSEL_ASSIGN_OR_RETURN(ok, bind_pointwise_depthwise(graph_, n, graph_.nodes[j], ptrs_, ctx,
-                                                           &packed_[i], &packed_[j]));
-    } else if (fused_into[i] >= 0) {
-      ok.fn = [] {};
-      ok.name = "(fused into " + graph_.nodes[static_cast<size_t>(fused_into[i])].name + ")";
+    if (block_at[i] >= 0) {
+      const FusedBlock& blk = blocks[static_cast<size_t>(block_at[i])];
+      if (blk.first() == static_cast<int>(i)) {
+        MORSEL_ASSIGN_OR_RETURN(ok, bind_fused_block(graph_, blk, ptrs_, ctx, &packed_));
+      } else {
+        ok.fn = [] {};
+        ok.name = "(fused into " + graph_.nodes[static_cast<size_t>(blk.first())].name + ")";
+      }
     } else if (kernels_) {
       MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, n, ptrs_, ctx, &packed_[i]));
     }

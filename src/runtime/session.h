@@ -24,6 +24,9 @@ struct SessionOptions {
   // references only (the oracle; serial).
   bool reference_kernels = false;
   int isa = -1;  // -1: isa_default(); otherwise an Isa value, capped at isa_supported()
+  // Fused depthwise blocks (see FusedBlock in runtime/bind.h): 0 none, 1 expand + depthwise,
+  // 2 also the projection. MORSEL_FUSE in the environment overrides it (diagnostics).
+  int fusion = 1;
 };
 
 struct OpProfile {

@@ -33,6 +33,7 @@ std::string variant_name(const testing::TestParamInfo<Variant>& p) {
 
 class OptimizedKernels : public testing::TestWithParam<Variant> {
  protected:
+  int fusion_ = 2;  // every fused kernel on
   // Runs `g` on the reference kernels and on the optimized ones; expects the outputs to agree
   // within 1e-4 relative to the output's magnitude, and every node in `optimized_nodes` to have
   // run on an optimized kernel (not the reference fallback).
@@ -47,6 +48,7 @@ class OptimizedKernels : public testing::TestWithParam<Variant> {
     ASSERT_TRUE(ref.value()->run({x}, &want).ok());
 
     SessionOptions opts;
+    opts.fusion = fusion_;
     opts.isa = static_cast<int>(GetParam().isa);
     opts.threads = GetParam().threads;
     opts.profile = true;
@@ -184,6 +186,49 @@ TEST_P(OptimizedKernels, FusedPointwiseDepthwise) {
     auto prof = s.value()->profile();
     EXPECT_NE(prof[0].kernel.find("+dwconv"), std::string::npos) << prof[0].kernel;
     EXPECT_NE(prof[1].kernel.find("fused"), std::string::npos) << prof[1].kernel;
+  }
+}
+
+// expand -> depthwise -> project (+ residual add), and depthwise -> project alone: one kernel.
+TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
+  struct Case {
+    int64_t h, w, c, ce, s;
+    bool expand;
+  };
+  const Case cases[] = {{9, 11, 8, 24, 1, true}, {10, 12, 16, 40, 2, true}, {14, 14, 16, 96, 1, true},
+                        {12, 10, 32, 32, 1, false}, {9, 13, 24, 24, 2, false}};
+  uint32_t seed = 500;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " C=" << k.c << "->" << k.ce << " s=" << k.s
+                                    << (k.expand ? " expand" : ""));
+    auto g = std::make_shared<Graph>();
+    int x = g->add_input("x", DType::F32, {-1, k.h, k.w, k.c});
+    int y = x;
+    if (k.expand)
+      y = g->add_node(OpType::CONV2D, "expand",
+                      {x, g->add_const("w1", test::random_tensor({1, 1, k.c, k.ce}, seed++)),
+                       g->add_const("b1", test::random_tensor({k.ce}, seed++))},
+                      conv_attrs("VALID", 1, 1, "relu6"));
+    y = g->add_node(OpType::DEPTHWISE_CONV2D, "dw",
+                    {y, g->add_const("w2", test::random_tensor({3, 3, k.ce, 1}, seed++)),
+                     g->add_const("b2", test::random_tensor({k.ce}, seed++))},
+                    conv_attrs("SAME", k.s, 1, "relu6"));
+    y = g->add_node(OpType::CONV2D, "project",
+                    {y, g->add_const("w3", test::random_tensor({1, 1, k.ce, k.c}, seed++)),
+                     g->add_const("b3", test::random_tensor({k.c}, seed++))},
+                    conv_attrs("VALID", 1, 1, "none"));
+    if (k.s == 1) y = g->add_node(OpType::ADD, "add", {y, x}, Attrs());
+    g->outputs = {y};
+    check(g, {3, k.h, k.w, k.c}, {k.expand ? "expand" : "dw"});
+    SessionOptions o;
+    o.isa = static_cast<int>(GetParam().isa);
+    o.fusion = 2;
+    auto s = Session::create(g, o);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(s.value()->prepare(2).ok());
+    auto prof = s.value()->profile();
+    EXPECT_NE(prof[0].kernel.find("dwconv+gemm"), std::string::npos) << prof[0].kernel;
+    EXPECT_NE(prof[k.expand ? 2 : 1].kernel.find("fused"), std::string::npos);
   }
 }
 
