@@ -55,7 +55,12 @@ void ThreadPool::run(int64_t tasks, TaskFn fn, void* ctx) {
   }
   cv_.notify_all();
   work(0);
-  while (active_.load(std::memory_order_acquire) != 0) MORSEL_PAUSE();
+  // Wait for the workers: spin briefly (they finish within microseconds of each other when
+  // each has a core), then yield so a worker that lost its core can get it back.
+  for (int spins = 0; active_.load(std::memory_order_acquire) != 0; spins++) {
+    if (spins < 2000) MORSEL_PAUSE();
+    else std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker(int tid) {
@@ -65,8 +70,9 @@ void ThreadPool::worker(int tid) {
     auto deadline = std::chrono::steady_clock::now() + kSpin;
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen) {
-      MORSEL_PAUSE();
-      if (++spins % 64 == 0 && std::chrono::steady_clock::now() > deadline) {
+      if (++spins < 1000) MORSEL_PAUSE();
+      else std::this_thread::yield();  // let other threads of a busy machine run
+      if (spins % 64 == 0 && std::chrono::steady_clock::now() > deadline) {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
         break;

@@ -230,7 +230,10 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   const int64_t kh = da.kh, row_floats = Wd * Cexp;
   const int64_t ring_floats = ex ? kh * row_floats : 0;
   const int threads = pool->threads();
-  Chunks rows(da.n * da.oh, threads > 1 ? threads : 1, 1);
+  // Each chunk restarts the ring (recomputing up to kh-1 expanded rows), so chunks are long;
+  // two per thread when there are enough rows, for balance on a busy machine.
+  const int64_t total_rows = da.n * da.oh;
+  Chunks rows(total_rows, threads > 1 ? std::max<int64_t>(threads, std::min<int64_t>(2 * threads, total_rows / 14)) : 1, 1);
   out.scratch_floats = ring_floats + (pj ? win.ow * Cexp : 0);
   float* const* scratch = ctx.scratch;
   auto gemm_ex = gv_ex.fn;
