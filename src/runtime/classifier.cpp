@@ -78,9 +78,8 @@ Result<Tensor> Classifier::preprocess_image(const uint8_t* pixels, int width, in
 }
 
 Result<Tensor> Classifier::run_batch(const Tensor& input) {
-  std::vector<Tensor> outs;
-  MORSEL_RETURN_IF_ERROR(session_->run({input}, &outs));
-  Tensor y = outs[0];
+  Tensor y;
+  MORSEL_RETURN_IF_ERROR(run_micro_batched(*session_, input, &y));
   if (!outputs_probabilities_) {
     const int64_t rows = y.dim(0), n = y.dim(1);
     float* p = y.mut<float>();

@@ -258,4 +258,45 @@ void Session::reset_profile() {
   }
 }
 
+Status run_micro_batched(Session& s, const Tensor& input, Tensor* output, int64_t cache_bytes) {
+  if (input.rank() < 1 || input.dim(0) < 1) return MORSEL_ERROR(INVALID_ARGUMENT, "empty batch");
+  const int64_t n = input.dim(0);
+  std::vector<Tensor> outs;
+  // Arena per image, from a batch-1 plan (prepared once; later batches reuse the packed weights).
+  int64_t per_image = 0;
+  if (n > 1) {
+    if (s.batch() != 1) MORSEL_RETURN_IF_ERROR(s.prepare(1));
+    per_image = std::max<int64_t>(1, s.activation_bytes());
+  }
+  int64_t micro = n;
+  if (n > 1 && per_image * n > cache_bytes) {
+    micro = 1;
+    for (int64_t d = 2; d <= n; d++)
+      if (n % d == 0 && d * per_image <= cache_bytes) micro = d;
+  }
+  if (micro == n) {
+    MORSEL_RETURN_IF_ERROR(s.run({input}, &outs));
+    if (outs.size() != 1) return MORSEL_ERROR(INVALID_ARGUMENT, "expected a model with one output");
+    *output = std::move(outs[0]);
+    return Status();
+  }
+  Shape part_shape = input.shape();
+  part_shape[0] = micro;
+  const int64_t in_per = input.numel() / n;
+  for (int64_t i = 0; i < n; i += micro) {
+    Tensor part = Tensor::borrow(DType::F32, part_shape, input.data<float>() + i * in_per);
+    MORSEL_RETURN_IF_ERROR(s.run({part}, &outs));
+    if (outs.size() != 1 || outs[0].rank() < 1 || outs[0].dim(0) != micro)
+      return MORSEL_ERROR(INVALID_ARGUMENT, "expected one output with the batch as first dim");
+    if (i == 0) {
+      Shape out_shape = outs[0].shape();
+      out_shape[0] = n;
+      *output = Tensor(DType::F32, out_shape);
+    }
+    const int64_t out_per = outs[0].numel() / micro;
+    std::memcpy(output->mut<float>() + i * out_per, outs[0].raw(), outs[0].nbytes());
+  }
+  return Status();
+}
+
 }  // namespace morsel

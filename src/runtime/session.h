@@ -95,4 +95,12 @@ class Session {
   int64_t activation_bytes_ = 0, unplanned_bytes_ = 0, scratch_bytes_ = 0;
 };
 
+// Runs a batch of independent images ([N, ...] in, [N, ...] out, one output) in micro-batches
+// whose intermediates fit in cache: images per run = the largest divisor of N whose arena stays
+// under `cache_bytes` (at least 1). Large activations at batch N would otherwise stream through
+// memory; per-image runs keep them in L2/L3. Only for graphs that treat images independently
+// (classifiers do).
+Status run_micro_batched(Session& s, const Tensor& input, Tensor* output,
+                         int64_t cache_bytes = int64_t{8} << 20);
+
 }  // namespace morsel

@@ -111,3 +111,31 @@ TEST(Classifier, TopKOrdersByScoreThenIndex) {
 
 }  // namespace
 }  // namespace morsel
+
+namespace morsel {
+namespace {
+
+TEST(Session, MicroBatchesEqualOneRun) {
+  auto g = small_classifier_graph();
+  Tensor batch = test::random_tensor({6, 8, 8, 3}, 7, 0, 1);
+  auto whole = Session::create(g);
+  ASSERT_TRUE(whole.ok());
+  std::vector<Tensor> want;
+  ASSERT_TRUE(whole.value()->run({batch}, &want).ok());
+  for (int64_t cache : {int64_t{1}, int64_t{3000}, int64_t{6000}, int64_t{1} << 30}) {
+    auto s = Session::create(g);
+    ASSERT_TRUE(s.ok());
+    Tensor got;
+    ASSERT_TRUE(run_micro_batched(*s.value(), batch, &got, cache).ok());
+    ASSERT_EQ(got.shape(), (Shape{6, 5}));
+    EXPECT_LE(test::max_abs_diff(got, want[0]), 1e-6) << "cache " << cache;
+    // The last run's batch is the micro-batch: a divisor of 6 whose arena fits (1 when nothing fits).
+    const int64_t b = s.value()->batch();
+    EXPECT_EQ(6 % b, 0);
+    if (cache == 1) EXPECT_EQ(b, 1);
+    if (cache == (int64_t{1} << 30)) EXPECT_EQ(b, 6);
+  }
+}
+
+}  // namespace
+}  // namespace morsel
