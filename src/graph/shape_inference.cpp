@@ -29,6 +29,13 @@ Status check_inputs(const Graph& g, const Node& n, size_t min_count, size_t max_
   return Status();
 }
 
+// a * b for non-negative dims, saturating at INT64_MAX (hostile shapes must not overflow; a
+// saturated size fails the output size check below).
+int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 // Unknown (-1) dims are compatible with anything.
 bool dims_match(int64_t a, int64_t b) { return a < 0 || b < 0 || a == b; }
 
@@ -244,6 +251,7 @@ Status infer_node(const Graph& g, const Node& n, std::vector<Shape>* out_shapes,
     case OpType::SUB:
     case OpType::MUL:
     case OpType::DIV:
+      MORSEL_RETURN_IF_ERROR(check_act(n));  // a fused activation (ResNet's add + relu)
       MORSEL_RETURN_IF_ERROR(broadcast(g, n, out));
       break;
     case OpType::PAD: {
@@ -338,7 +346,7 @@ Status infer_node(const Graph& g, const Node& n, std::vector<Shape>* out_shapes,
           y[i] = t;
         }
         if (y[i] < 0) unknown = true;
-        else known *= y[i];
+        else known = sat_mul(known, y[i]);
       }
       // Dims copied with 0 cancel out of both sides, so Flatten ([0,-1]) of [?,4,4,8] gives
       // [?,128] even while the batch is unknown.
@@ -347,14 +355,14 @@ Status infer_node(const Graph& g, const Node& n, std::vector<Shape>* out_shapes,
       for (size_t i = 0; i < x.size(); i++) {
         if (i < target.size() && target[i] == 0) continue;
         if (x[i] < 0) total_unknown = true;
-        else total *= x[i];
+        else total = sat_mul(total, x[i]);
       }
       int64_t known_rest = 1;
       bool rest_unknown = false;
       for (size_t i = 0; i < target.size(); i++) {
         if (target[i] == 0 || static_cast<int>(i) == infer) continue;
         if (y[i] < 0) rest_unknown = true;
-        else known_rest *= y[i];
+        else known_rest = sat_mul(known_rest, y[i]);
       }
       (void)known;
       (void)unknown;

@@ -146,8 +146,12 @@ Result<KernelFn> bind_reference(const Graph& g, const Node& n, const std::vector
                          : n.op == OpType::SUB ? ref::BinaryOp::SUB
                          : n.op == OpType::MUL ? ref::BinaryOp::MUL
                                                : ref::BinaryOp::DIV;
+      const ref::Activation act = activation_of(n.attrs);
+      const bool clamp = act.min > -std::numeric_limits<float>::infinity() ||
+                         act.max < std::numeric_limits<float>::infinity();
       return KernelFn([=] {
         ref::binary(op, rank, as.data(), a, bs.data(), bb, yshape.data(), y);
+        if (clamp) ref::clip(numel, y, act.min, act.max, y);
       });
     }
     case OpType::PAD: {

@@ -130,6 +130,17 @@ TEST(Passes, FuseActivationKeepsValuesOthersRead) {
   apply(g, &passes::fuse_activation, 0, {1, 4, 4, 2});
 }
 
+TEST(Passes, FuseReluIntoResidualAdd) {
+  Graph g;
+  int x = g.add_input("x", DType::F32, {-1, 5, 5, 4});
+  int c = g.add_node(OpType::CONV2D, "conv", {x, g.add_const("w", test::random_tensor({1, 1, 4, 4}, 1))}, conv());
+  int a = g.add_node(OpType::ADD, "add", {c, x}, Attrs());
+  g.outputs = {g.add_node(OpType::RELU, "relu", {a}, Attrs())};
+  Graph h = apply(g, &passes::fuse_activation, 1, {2, 5, 5, 4});
+  EXPECT_EQ(count(h, OpType::RELU), 0);
+  EXPECT_EQ(h.nodes.back().attrs.get_str("act"), "relu");
+}
+
 TEST(Passes, FoldZeroPadIntoConvs) {
   Graph g;
   int x = g.add_input("x", DType::F32, {-1, 8, 8, 3});

@@ -284,7 +284,9 @@ TEST_P(OptimizedKernels, ElementWise) {
   int x = g->add_input("x", DType::F32, {-1, 40, 40, 24});
   Attrs r;
   int a = g->add_node(OpType::RELU, "relu", {x}, r);
-  g->outputs = {g->add_node(OpType::ADD, "add", {a, x}, Attrs())};
+  Attrs relu6;  // a fused activation on the add
+  relu6.set("act", std::string("relu6"));
+  g->outputs = {g->add_node(OpType::ADD, "add", {a, x}, relu6)};
   check(g, {2, 40, 40, 24}, {"relu", "add"});
   Attrs c;
   c.set("min", -0.25);

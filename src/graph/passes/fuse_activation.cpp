@@ -1,5 +1,5 @@
-// fuse_activation: RELU / CLIP after a conv, depthwise conv or dense becomes its fused
-// activation (the kernels clamp their output as they store it).
+// fuse_activation: RELU / CLIP after a conv, depthwise conv, dense or element-wise binary op
+// becomes its fused activation (the kernels clamp their output as they store it).
 #include <cmath>
 #include <limits>
 
@@ -30,7 +30,9 @@ Result<int> fuse_activation(Graph& g) {
     const Value& iv = g.values[static_cast<size_t>(in)];
     if (iv.producer < 0 || uses[static_cast<size_t>(in)] != 1 || is_graph_output(g, in)) continue;
     Node& p = g.nodes[static_cast<size_t>(iv.producer)];
-    if (p.op != OpType::CONV2D && p.op != OpType::DEPTHWISE_CONV2D && p.op != OpType::DENSE) continue;
+    if (p.op != OpType::CONV2D && p.op != OpType::DEPTHWISE_CONV2D && p.op != OpType::DENSE &&
+        p.op != OpType::ADD && p.op != OpType::SUB && p.op != OpType::MUL && p.op != OpType::DIV)
+      continue;
     if (p.attrs.get_str("act", "none") != "none") continue;
     if (act.op == OpType::RELU) {
       p.attrs.set("act", std::string("relu"));

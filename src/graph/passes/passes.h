@@ -20,8 +20,8 @@ Result<int> fold_pad(Graph& g);
 // BATCHNORM after a conv / depthwise conv / dense (constant weights, no fused activation, no
 // other consumer) is folded into that node's weights and bias.
 Result<int> fold_batchnorm(Graph& g);
-// RELU (alpha 0) and CLIP after a conv / depthwise conv / dense with no fused activation and no
-// other consumer become the node's fused activation (relu, relu6 or clip).
+// RELU (alpha 0) and CLIP after a conv / depthwise conv / dense / element-wise binary op with no
+// fused activation and no other consumer become the node's fused activation (relu, relu6, clip).
 Result<int> fuse_activation(Graph& g);
 // Removes nodes and constants that no output depends on.
 Result<int> eliminate_dead_code(Graph& g);
