@@ -1,4 +1,4 @@
-// `morsel convert`: a TF.js model (directory or model.json) -> one .morsel file with labels,
+// `morsel convert`: a TF.js, Keras .h5 or ONNX model -> one .morsel file with labels,
 // preprocessing and provenance.
 #include <sys/stat.h>
 
@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "format/writer.h"
 #include "graph/passes/passes.h"
-#include "importers/tfjs/tfjs.h"
+#include "importers/import-source.h"
 
 namespace morsel::cli {
 
@@ -117,11 +117,8 @@ Status apply_preprocess_args(const ConvertArgs& a, const Shape& input_shape, Pre
 
 int run_convert(const ConvertArgs& a) {
   const std::string& in = a.input;
-  if (ends_with(in, ".onnx") || ends_with(in, ".h5") || ends_with(in, ".keras"))
-    return fail("importing " + in + " is not supported yet: convert a TF.js model "
-                "(a directory with model.json, or the model.json itself)");
   if (ends_with(in, ".morsel")) return fail(in + " is already a .morsel file");
-  auto imp = tfjs::import_model(in);
+  auto imp = import_source(in);  // .onnx, .h5 or TF.js, by the file name
   if (!imp.ok()) return fail(imp.status().with_context(in));
   tfjs::ImportResult& r = imp.value();
 
@@ -189,8 +186,10 @@ int run_convert(const ConvertArgs& a) {
 
 void register_convert(CLI::App& app, Action* run) {
   auto args = std::make_shared<ConvertArgs>();
-  CLI::App* c = app.add_subcommand("convert", "Convert a TF.js model (layers or graph) to .morsel");
-  c->add_option("input", args->input, "TF.js model directory or model.json")->required();
+  CLI::App* c = app.add_subcommand("convert", "Convert a TF.js, Keras .h5 or ONNX model to .morsel");
+  c->add_option("input", args->input,
+                "model.onnx, model.h5 (Keras 2), or a TF.js model directory / model.json")
+      ->required();
   c->add_option("-o,--output", args->output, "output .morsel file (default: <input name>.morsel)");
   c->add_option("--labels", args->labels_path,
                 "class labels: a JSON array or one label per line (default: labels.json or "

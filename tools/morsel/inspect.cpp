@@ -1,4 +1,4 @@
-// `morsel inspect`: what a .morsel file (or a TF.js model) holds: metadata, inputs/outputs,
+// `morsel inspect`: what a .morsel file (or a TF.js, Keras .h5 or ONNX model) holds: metadata, inputs/outputs,
 // preprocessing, labels, op counts, parameters; --nodes lists every node; --json for tools.
 #include <sys/stat.h>
 
@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "format/model.h"
 #include "graph/passes/passes.h"
-#include "importers/tfjs/tfjs.h"
+#include "importers/import-source.h"
 #include "runtime/session.h"
 
 namespace morsel::cli {
@@ -52,7 +52,7 @@ int run_inspect(const InspectArgs& a) {
     if (!m.ok()) return fail(m.status().with_context(a.model));
     model = std::move(m.value());
   } else {
-    auto r = tfjs::import_model(a.model);
+    auto r = import_source(a.model);  // .onnx, .h5 or TF.js
     if (!r.ok()) return fail(r.status().with_context(a.model));
     model.graph = std::move(r.value().graph);
     model.meta.name = r.value().model_name;
@@ -204,8 +204,8 @@ int run_inspect(const InspectArgs& a) {
 
 void register_inspect(CLI::App& app, Action* run) {
   auto args = std::make_shared<InspectArgs>();
-  CLI::App* c = app.add_subcommand("inspect", "Show what a .morsel file (or a TF.js model) holds");
-  c->add_option("model", args->model, ".morsel file, or a TF.js model directory / model.json")->required();
+  CLI::App* c = app.add_subcommand("inspect", "Show what a .morsel file (or a TF.js, Keras .h5 or ONNX model) holds");
+  c->add_option("model", args->model, ".morsel file, model.onnx, model.h5, or a TF.js model directory / model.json")->required();
   c->add_flag("--nodes", args->nodes, "list every node with its output shape and attributes");
   c->add_flag("--json", args->json, "machine-readable output");
   c->callback([args, run] { *run = [args] { return run_inspect(*args); }; });

@@ -1,6 +1,7 @@
-// TF.js layers models: a Keras topology (functional "Model"/"Functional" or "Sequential",
-// possibly nested) plus named weights -> Graph. One function per Keras layer class below;
-// add a layer by adding a branch to convert_layer().
+// Keras models: a Keras topology (functional "Model"/"Functional" or "Sequential", possibly
+// nested) plus named weights -> Graph. Used by TF.js layers models and by Keras .h5 files
+// (src/importers/keras-h5/), whose layer semantics are the same. One branch per Keras layer
+// class below; add a layer by adding a branch to convert_layer().
 #include <functional>
 #include <set>
 
@@ -42,17 +43,19 @@ class LayersImporter {
     }
   }
 
-  Status run(const json& topology, ImportResult* out) {
+  // `kind` names the source in ImportResult::kind, `what` in the unsupported-layers error.
+  Status run(const json& topology, const std::string& kind, const std::string& what,
+             ImportResult* out) {
     const json& mc = topology.contains("model_config") ? topology.at("model_config") : topology;
     out->model_name = mc.contains("config") && mc.at("config").is_object()
                           ? str_or(mc.at("config"), "name", "")
                           : "";
     std::vector<int> outputs;
     MORSEL_RETURN_IF_ERROR(import_model(mc, "", nullptr, &outputs));
-    MORSEL_RETURN_IF_ERROR(unsupported_.to_status("this TF.js layers model"));
+    MORSEL_RETURN_IF_ERROR(unsupported_.to_status(what));
     g_.outputs = outputs;
     out->graph = std::move(g_);
-    out->kind = "tfjs-layers";
+    out->kind = kind;
     return Status();
   }
 
@@ -528,10 +531,20 @@ Status import_layers_model(const nlohmann::json& model_json,
   try {
     if (!model_json.contains("modelTopology"))
       return MORSEL_ERROR(INVALID_MODEL, "model.json has no modelTopology");
-    LayersImporter imp(weights);
-    return imp.run(model_json.at("modelTopology"), out);
+    return import_keras_model(model_json.at("modelTopology"), weights, "tfjs-layers",
+                              "this TF.js layers model", out);
   } catch (const std::exception& e) {
     return MORSEL_ERROR(INVALID_MODEL, "malformed layers model topology: %s", e.what());
+  }
+}
+
+Status import_keras_model(const nlohmann::json& topology, const std::map<std::string, Tensor>& weights,
+                          const std::string& kind, const std::string& what, ImportResult* out) {
+  try {
+    LayersImporter imp(weights);
+    return imp.run(topology, kind, what, out);
+  } catch (const std::exception& e) {
+    return MORSEL_ERROR(INVALID_MODEL, "malformed Keras model topology: %s", e.what());
   }
 }
 
