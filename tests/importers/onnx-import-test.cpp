@@ -92,6 +92,30 @@ TEST(OnnxImport, SmallModelImportsAndRuns) {
   EXPECT_EQ(shape_str(out[0].shape()), "[1,2,4,4]");  // ONNX order at the output
 }
 
+// Exporters share identical initializers through Identity nodes (torch does for equal conv
+// biases): an Identity of a constant is a constant, usable where weights must be constant.
+TEST(OnnxImport, IdentityOfAnInitializerIsConstant) {
+  auto plain = conv_model();
+  auto shared = base_model();
+  add_float_init(shared, "w", {2, 3, 3, 3});
+  add_node(shared, "Identity", "share_w", {"w"}, "w_shared");
+  auto* n = add_node(shared, "Conv", "conv", {"x", "w_shared"}, "c");
+  *n->add_attribute() = plain.graph().node(0).attribute(0);
+  add_node(shared, "Relu", "relu", {"c"}, "y");
+  add_output(shared, "y");
+  auto a = import(plain), b = import(shared);
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  Tensor x = test::random_tensor({1, 3, 4, 4}, 3);
+  std::vector<Tensor> ya, yb;
+  auto sa = Session::create(std::make_shared<Graph>(a.value().graph));
+  auto sb = Session::create(std::make_shared<Graph>(b.value().graph));
+  ASSERT_TRUE(sa.ok() && sb.ok());
+  ASSERT_TRUE(sa.value()->run({x}, &ya).ok());
+  ASSERT_TRUE(sb.value()->run({x}, &yb).ok());
+  EXPECT_EQ(test::max_abs_diff(ya[0], yb[0]), 0.0);
+}
+
 TEST(OnnxImport, NhwcInputsOption) {
   onnx_import::ImportOptions opt;
   opt.nhwc_inputs = true;

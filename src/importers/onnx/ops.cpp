@@ -328,6 +328,16 @@ Status batchnorm(Importer& im, const NodeProto& n) {
 // ---- element-wise ----
 
 Status unary(Importer& im, const NodeProto& n) {
+  // Identity of a constant is that constant (exporters route shared initializers through
+  // Identity nodes, e.g. identical conv biases).
+  if (n.op_type() == "Identity") {
+    Val* in = im.input(n, 0);
+    if (in && in->c) {
+      OnnxTensor copy = *in->c;
+      im.set_const_output(n, 0, std::move(copy));
+      return Status();
+    }
+  }
   MORSEL_ASSIGN_OR_RETURN(Val* x, data_input(im, n));
   const std::string& t = n.op_type();
   const std::string name = im.label(n);
