@@ -99,11 +99,16 @@ std::string kname(const F32Kernels& k, const char* op) {
 }
 
 // C = A · B over M rows: tasks are (row chunk, panel group) pairs.
-KernelFn gemm_fn(const GemmVariant& k, ThreadPool* pool, kernels::GemmArgs g) {
+// C = A · B over M rows: tasks are (row chunk, panel group) pairs. `a_slot`, when set, holds A's
+// address, read at run time (a buffer allocated after binding).
+KernelFn gemm_fn(const GemmVariant& k, ThreadPool* pool, kernels::GemmArgs g,
+                 float* const* a_slot = nullptr) {
   const int64_t panels = kernels::gemm_panels(g.n, k.nr);
   const int threads = pool->threads();
-  // Row chunks of A that stay in L2 while every panel passes over them.
-  const int64_t rows_l2 = std::max<int64_t>(k.mr * 4, 16384 / std::max<int64_t>(1, g.k));
+  // Row chunks whose K block of A (rows x min(K, Kc) floats) stays in L2 while every panel
+  // passes over it; B streams through once per chunk, so chunks are as long as L2 allows.
+  const int64_t kblock = std::min(std::max<int64_t>(1, g.k), kernels::kGemmKc + kernels::kGemmKc / 2);
+  const int64_t rows_l2 = std::max<int64_t>(k.mr * 4, (int64_t{256} << 10) / (kblock * 4));
   Chunks rows(g.m, std::max<int64_t>(ceil_div(g.m, rows_l2), 1), k.mr, k.mr);
   // Enough tasks to balance the threads: split panels when there are few row chunks.
   const int64_t want = threads > 1 ? 4 * threads : 1;
@@ -112,9 +117,11 @@ KernelFn gemm_fn(const GemmVariant& k, ThreadPool* pool, kernels::GemmArgs g) {
     rows = Chunks(g.m, ceil_div(want, cols.count), k.mr, k.mr);
   auto fn = k.fn;
   return [=] {
+    kernels::GemmArgs ga = g;
+    if (a_slot) ga.a = *a_slot;
     pool->parallel_for(rows.count * cols.count, [&](int64_t t, int) {
       const int64_t r = t / cols.count, c = t % cols.count;
-      fn(g, rows.begin(r), rows.end(r), cols.begin(c), cols.end(c));
+      fn(ga, rows.begin(r), rows.end(r), cols.begin(c), cols.end(c));
     });
   };
 }
@@ -344,14 +351,38 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
         out.name = kname(k, gv.name);
         return out;
       }
-      // im2col + GEMM, one row chunk per task; each thread builds its chunk of the im2col
-      // matrix in its scratch buffer.
       kernels::Im2ColArgs ia{xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], win.sh, win.sw,
                              win.dh, win.dw, win.pad_top, win.pad_left, win.oh, win.ow};
+      const int64_t panels = kernels::gemm_panels(N, gv.nr);
+      // Weights too big to stay in L2 (deep 3x3 convs on small images): build the whole im2col
+      // matrix once, then one GEMM over it, so the weights stream through once per run instead
+      // of once per row chunk.
+      const int64_t b_bytes = K * N * 4, a_bytes = ga.m * K * 4;
+      if (b_bytes > (int64_t{512} << 10) && a_bytes <= (int64_t{32} << 20)) {
+        out.shared_scratch_floats = ga.m * K;
+        float* const* shared = ctx.shared_scratch;
+        Chunks parts(ga.m, threads > 1 ? 2 * threads : 1, 1);
+        KernelFn mm = gemm_fn(gv, pool, [&] {
+          kernels::GemmArgs g2 = ga;
+          g2.lda = K;
+          return g2;
+        }(), shared);
+        out.fn = [=] {
+          float* buf = *shared;
+          pool->parallel_for(parts.count, [&](int64_t t, int) {
+            kernels::im2col(ia, x, parts.begin(t), parts.end(t), buf + parts.begin(t) * K);
+          });
+          mm();
+          (void)pw;
+        };
+        out.name = kname(k, gv.nr == k.gemm_nr ? "im2col-gemm" : "im2col-gemm-narrow");
+        return out;
+      }
+      // Otherwise one row chunk per task: each thread builds its chunk of the im2col matrix
+      // in its scratch buffer and multiplies it at once, while it is in cache.
       const int64_t rows_target = std::max<int64_t>(gv.mr * 2, 32768 / K);
       Chunks rows(ga.m, std::max(ceil_div(ga.m, rows_target), int64_t{threads > 1 ? 4 * threads : 1}),
                   gv.mr, gv.mr);
-      const int64_t panels = kernels::gemm_panels(N, gv.nr);
       out.scratch_floats = rows.size * K;
       float* const* scratch = ctx.scratch;
       auto gemm = gv.fn;

@@ -36,12 +36,14 @@ struct OptimizedBindContext {
   const kernels::F32Kernels* k = nullptr;
   ThreadPool* pool = nullptr;
   float* const* scratch = nullptr;  // per-thread scratch, at least scratch_floats each, set later
+  float* const* shared_scratch = nullptr;  // one buffer for all threads, set later
 };
 
 struct OptimizedKernel {
   KernelFn fn;
   std::string name;             // e.g. "f32-gemm-avx512", shown by the profile
   int64_t scratch_floats = 0;   // per-thread scratch this kernel needs
+  int64_t shared_scratch_floats = 0;  // one scratch buffer shared by the threads
 };
 
 // Binds the optimized kernel for node `n`, or returns an empty fn when the node has none (the

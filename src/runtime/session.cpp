@@ -170,7 +170,8 @@ Status Session::prepare(int64_t batch) {
   OptimizedBindContext ctx{kernels_, pool_.get(), nullptr};
   scratch_ptrs_.assign(static_cast<size_t>(pool_->threads()), nullptr);
   ctx.scratch = scratch_ptrs_.data();
-  int64_t scratch_floats = 0;
+  ctx.shared_scratch = &shared_scratch_ptr_;
+  int64_t scratch_floats = 0, shared_floats = 0;
   for (size_t i = 0; i < graph_.nodes.size(); i++) {
     const Node& n = graph_.nodes[i];
     OptimizedKernel ok;
@@ -190,6 +191,7 @@ Status Session::prepare(int64_t batch) {
       ok.name = "ref";
     }
     scratch_floats = std::max(scratch_floats, ok.scratch_floats);
+    shared_floats = std::max(shared_floats, ok.shared_scratch_floats);
     bound_.push_back(BoundNode{std::move(ok.fn)});
     profile_[i].node = n.name;
     profile_[i].op = op_name(n.op);
@@ -198,7 +200,9 @@ Status Session::prepare(int64_t batch) {
   }
   scratch_.assign(scratch_ptrs_.size(), std::vector<float>(static_cast<size_t>(scratch_floats)));
   for (size_t t = 0; t < scratch_.size(); t++) scratch_ptrs_[t] = scratch_[t].data();
-  scratch_bytes_ = scratch_floats * 4 * static_cast<int64_t>(scratch_.size());
+  shared_scratch_.assign(static_cast<size_t>(shared_floats), 0.0f);
+  shared_scratch_ptr_ = shared_scratch_.data();
+  scratch_bytes_ = (scratch_floats * static_cast<int64_t>(scratch_.size()) + shared_floats) * 4;
   batch_ = batch;
   return Status();
 }

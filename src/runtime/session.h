@@ -89,6 +89,8 @@ class Session {
   std::vector<float> arena_;         // intermediates, placed by the memory plan
   std::vector<std::vector<float>> scratch_;  // per thread
   std::vector<float*> scratch_ptrs_;
+  std::vector<float> shared_scratch_;
+  float* shared_scratch_ptr_ = nullptr;
   std::vector<std::shared_ptr<PackedWeights>> packed_;  // per node, kept across prepares
   std::vector<BoundNode> bound_;
   std::vector<OpProfile> profile_;

@@ -116,7 +116,9 @@ TEST_P(OptimizedKernels, GeneralConvIm2col) {
   const Case cases[] = {{3, 3, 3, 32, 2, 1, "SAME"},  {5, 5, 4, 20, 1, 2, "VALID"},
                         {1, 1, 8, 24, 2, 1, "SAME"},  {7, 7, 3, 17, 2, 1, "SAME"},
                         {1, 7, 12, 16, 1, 1, "SAME"}, {7, 1, 12, 48, 1, 1, "SAME"},
-                        {3, 3, 19, 40, 1, 1, "SAME"}, {3, 3, 70, 33, 1, 1, "SAME"}};
+                        {3, 3, 19, 40, 1, 1, "SAME"}, {3, 3, 70, 33, 1, 1, "SAME"},
+                        // weights over 512 KB: the whole im2col matrix, then one GEMM
+                        {3, 3, 128, 160, 1, 1, "SAME"}, {3, 3, 128, 150, 2, 1, "SAME"}};
   uint32_t seed = 100;
   for (const Case& k : cases) {
     SCOPED_TRACE(testing::Message() << k.kh << "x" << k.kw << " C=" << k.c << " CO=" << k.co

@@ -14,6 +14,10 @@ namespace morsel::kernels {
 // C[m,n] = clamp(A[m,k] · B[k,n] + bias[n], lo, hi). B is packed by pack_gemm_b() into panels of
 // `nr` columns: panel p holds rows 0..k-1 of columns p*nr..p*nr+nr-1 (zero-padded), k*nr floats.
 // bias is padded to panels*nr (zeros when the op has none).
+// K is processed in blocks of kGemmKc rows (the last block takes up to 1.5x), so a block of a
+// B panel stays in L1 while the row tiles pass over it.
+constexpr int64_t kGemmKc = 256;
+
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
