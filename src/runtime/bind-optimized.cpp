@@ -541,6 +541,41 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       out.name = kname(k, "binary");
       return out;
     }
+    case OpType::PAD: {
+      // Constant pad of a 4-D NHWC tensor: output rows are filled and the input rows copied in.
+      const Shape& xs = in_shape(g, n, 0);
+      const std::vector<int64_t> p = n.attrs.get_ints("pads");
+      if (xs.size() != 4 || p.size() != 8) return out;
+      const float value = static_cast<float>(n.attrs.get_float("value", 0));
+      const float* x = in_ptr(n, b, 0);
+      const int64_t N = xs[0], H = xs[1], W = xs[2], C = xs[3];
+      const int64_t OH = ys[1], OW = ys[2], OC = ys[3];
+      Chunks rows(ys[0] * OH, threads > 1 ? 2 * threads : 1, 8);
+      out.fn = [=] {
+        pool->parallel_for(rows.count, [&](int64_t t, int) {
+          for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
+            const int64_t on = r / OH, oy = r % OH;
+            const int64_t in = on - p[0], iy = oy - p[1];
+            float* yr = y + r * OW * OC;
+            if (in < 0 || in >= N || iy < 0 || iy >= H) {
+              std::fill(yr, yr + OW * OC, value);
+              continue;
+            }
+            std::fill(yr, yr + p[2] * OC, value);
+            const float* xr = x + (in * H + iy) * W * C;
+            for (int64_t ix = 0; ix < W; ix++) {
+              float* yp = yr + (p[2] + ix) * OC;
+              std::fill(yp, yp + p[3], value);
+              std::memcpy(yp + p[3], xr + ix * C, sizeof(float) * static_cast<size_t>(C));
+              std::fill(yp + p[3] + C, yp + OC, value);
+            }
+            std::fill(yr + (p[2] + W) * OC, yr + OW * OC, value);
+          }
+        });
+      };
+      out.name = "f32-pad";
+      return out;
+    }
     case OpType::RELU:
     case OpType::CLIP: {
       float lo = 0, hi = __builtin_inff();

@@ -161,6 +161,21 @@ TEST(Passes, FoldZeroPadIntoConvs) {
   EXPECT_EQ(h.nodes[0].attrs.get_str("padding"), "EXPLICIT");
 }
 
+TEST(Passes, FoldZeroPadIntoAveragePool) {
+  Graph g;
+  int x = g.add_input("x", DType::F32, {-1, 6, 7, 3});
+  Attrs pad;
+  pad.set("pads", std::vector<int64_t>{0, 1, 1, 0, 0, 1, 1, 0});
+  int p = g.add_node(OpType::PAD, "pad", {x}, pad);
+  Attrs pool;
+  pool.set("kernel", std::vector<int64_t>{3, 3});
+  pool.set("padding", std::string("VALID"));
+  g.outputs = {g.add_node(OpType::AVG_POOL, "avgpool", {p}, pool)};
+  Graph h = apply(g, &passes::fold_pad, 1, {2, 6, 7, 3});
+  EXPECT_EQ(count(h, OpType::PAD), 0);
+  EXPECT_EQ(h.nodes[0].attrs.get_int("count_include_pad"), 1);
+}
+
 TEST(Passes, FoldPadLeavesNonZeroPadsAndPools) {
   Graph g;
   int x = g.add_input("x", DType::F32, {-1, 6, 6, 2});

@@ -296,6 +296,16 @@ TEST_P(OptimizedKernels, ElementWise) {
   check(single(OpType::CLIP, {-1, 1000}, {}, c), {3, 1000}, {"op"});
 }
 
+TEST_P(OptimizedKernels, ConstantPad) {
+  for (const std::vector<int64_t>& pads :
+       {std::vector<int64_t>{0, 1, 2, 0, 0, 2, 1, 0}, std::vector<int64_t>{1, 0, 0, 3, 0, 1, 0, 2}}) {
+    Attrs a;
+    a.set("pads", pads);
+    a.set("value", 0.5);
+    check(single(OpType::PAD, {-1, 5, 6, 7}, {}, a), {2, 5, 6, 7}, {"op"});
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, OptimizedKernels, testing::ValuesIn(variants()), variant_name);
 
 TEST(CpuFeatures, ForcedIsaIsHonoured) {

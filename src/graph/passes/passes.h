@@ -15,7 +15,8 @@ namespace morsel::passes {
 Result<int> drop_identity(Graph& g);
 // Nodes whose inputs are all constants become constants (computed with the reference kernels).
 Result<int> fold_constants(Graph& g);
-// A zero PAD over H and W that feeds only convolutions becomes the convolutions' padding.
+// A zero PAD over H and W that feeds only convolutions (or average pools that count padding)
+// becomes their padding.
 Result<int> fold_pad(Graph& g);
 // BATCHNORM after a conv / depthwise conv / dense (constant weights, no fused activation, no
 // other consumer) is folded into that node's weights and bias.
