@@ -247,6 +247,57 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   auto gemm_pj = gv_pj.fn;
   auto dwrow = k.dwconv_row;
   const bool has_ex = ex != nullptr, has_pj = pj != nullptr;
+  // Small images (few rows per thread): split the channels instead of the rows, so no thread
+  // recomputes expanded rows at a chunk boundary. Each task owns whole GEMM panels.
+  if (has_ex && !has_pj && threads > 1 && total_rows < 12 * threads && panels_ex >= 2 * threads) {
+    Chunks groups(panels_ex, 2 * threads, 1);
+    const int nr = gv_ex.nr;
+    out.fn = [=] {
+      pool->parallel_for(groups.count, [&](int64_t t, int tid) {
+        const int64_t p0 = groups.begin(t), p1 = groups.end(t);
+        const int64_t c0 = p0 * nr, c1 = std::min<int64_t>(p1 * nr, Cexp);
+        kernels::DwConvArgs d = da;
+        d.c = c1 - c0;
+        d.cs = Cexp;
+        d.wt = da.wt + c0;
+        d.bias = da.bias + c0;
+        float* ring = scratch[tid];
+        int64_t held[8];
+        for (int64_t s = 0; s < kh; s++) held[s] = -1;
+        int64_t image = -1;
+        const float* rowp[8];
+        for (int64_t r = 0; r < total_rows; r++) {
+          const int64_t n = r / da.oh, oy = r % da.oh;
+          if (n != image) {
+            for (int64_t s = 0; s < kh; s++) held[s] = -1;
+            image = n;
+          }
+          for (int64_t ky = 0; ky < kh; ky++) {
+            const int64_t iy = oy * da.sh - da.pad_top + ky;
+            if (iy < 0 || iy >= H) {
+              rowp[ky] = nullptr;
+              continue;
+            }
+            const int64_t s = iy % kh;
+            float* dst = ring + s * row_floats;
+            if (held[s] != iy) {
+              kernels::GemmArgs gr = ga_ex;
+              gr.a = x + ((n * H + iy) * Wd) * Cin;
+              gr.c = dst;
+              gemm_ex(gr, 0, Wd, p0, p1);
+              held[s] = iy;
+            }
+            rowp[ky] = dst + c0;
+          }
+          dwrow(d, rowp, y + r * da.ow * Cexp + c0);
+        }
+      });
+      (void)pex;
+      (void)pdw;
+    };
+    out.name = kname(k, "gemm+dwconv");
+    return out;
+  }
   out.fn = [=] {
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
       // Ring of kh expanded rows: slot iy % kh holds expanded row iy of the current image.

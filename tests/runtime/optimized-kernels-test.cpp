@@ -161,8 +161,10 @@ TEST_P(OptimizedKernels, FusedPointwiseDepthwise) {
     int64_t h, w, c, ce, s;
     const char* padding;
   };
+  // The last two are small images with many channels: with threads, split by channels.
   const Case cases[] = {{9, 11, 8, 24, 1, "SAME"}, {10, 12, 8, 40, 2, "SAME"}, {9, 9, 5, 16, 2, "VALID"},
-                        {14, 14, 16, 96, 2, "SAME"}, {7, 7, 12, 144, 1, "SAME"}};
+                        {14, 14, 16, 96, 2, "SAME"}, {7, 7, 12, 144, 1, "SAME"},
+                        {7, 7, 16, 256, 1, "SAME"},  {8, 8, 24, 200, 2, "SAME"}};
   uint32_t seed = 300;
   for (const Case& k : cases) {
     SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " C=" << k.c << "->" << k.ce << " s=" << k.s

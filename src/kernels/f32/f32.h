@@ -29,9 +29,11 @@ struct GemmArgs {
   float lo = -__builtin_inff(), hi = __builtin_inff();
 };
 
-// Depthwise conv, multiplier 1, NHWC. w is [KH*KW, C], bias [C] (never null).
+// Depthwise conv, multiplier 1, NHWC. w is [KH*KW, C], bias [C] (never null). cs: the distance
+// between pixels in floats, in the input rows, the weights and the output (0: c); a channel
+// range of a wider tensor is c channels with cs = the tensor's channels.
 struct DwConvArgs {
-  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t n = 0, h = 0, w = 0, c = 0, cs = 0;
   int64_t kh = 0, kw = 0, sh = 1, sw = 1, dh = 1, dw = 1, pad_top = 0, pad_left = 0;
   int64_t oh = 0, ow = 0;
   const float* x = nullptr;
