@@ -394,6 +394,10 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       const bool pointwise = ws[0] == 1 && ws[1] == 1 && win.sh == 1 && win.sw == 1 &&
                              win.pad_top == 0 && win.pad_left == 0 && win.oh == xs[1] &&
                              win.ow == xs[2];
+      if (n.inputs.size() > 3 && n.inputs[3] >= 0) {  // a residual add fused by the session
+        ga.res = b[static_cast<size_t>(n.inputs[3])];
+        ga.ldr = N;
+      }
       if (pointwise) {
         ga.a = x;
         ga.lda = K;
@@ -488,6 +492,10 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       ga.m = numel / N;
       ga.n = N;
       ga.k = K;
+      if (n.inputs.size() > 3 && n.inputs[3] >= 0) {  // a residual add fused by the session
+        ga.res = b[static_cast<size_t>(n.inputs[3])];
+        ga.ldr = N;
+      }
       ga.a = in_ptr(n, b, 0);
       ga.lda = K;
       ga.b = pw->data.data();

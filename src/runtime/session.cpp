@@ -127,6 +127,47 @@ Status Session::prepare(int64_t batch) {
       first[y] = std::min(first[y], blk.first());
     }
   }
+  // A conv or dense whose only reader is an element-wise ADD of two same-shape tensors (a
+  // residual connection) adds the other tensor in its GEMM epilogue and writes the ADD's output;
+  // the ADD then does nothing. The other tensor must exist before the conv runs.
+  std::vector<int> residual_into(graph_.nodes.size(), -1), residual_from(graph_.nodes.size(), -1);
+  if (kernels_ && fuse > 0) {
+    std::vector<int> readers(nv, 0);
+    for (const Node& n : graph_.nodes)
+      for (int id : n.inputs)
+        if (id >= 0) readers[static_cast<size_t>(id)]++;
+    for (size_t j = 0; j < graph_.nodes.size(); j++) {
+      const Node& add = graph_.nodes[j];
+      if (add.op != OpType::ADD || add.inputs.size() != 2 || block_at[j] >= 0) continue;
+      const Shape& ys = graph_.values[static_cast<size_t>(add.outputs[0])].shape;
+      for (int side = 0; side < 2; side++) {
+        const int v = add.inputs[static_cast<size_t>(side)], r = add.inputs[static_cast<size_t>(1 - side)];
+        if (v < 0 || r < 0 || v == r || is_io[static_cast<size_t>(v)]) continue;
+        const int p = graph_.values[static_cast<size_t>(v)].producer;
+        if (p < 0 || block_at[static_cast<size_t>(p)] >= 0 || residual_into[static_cast<size_t>(p)] >= 0) continue;
+        const Node& conv = graph_.nodes[static_cast<size_t>(p)];
+        if (conv.op != OpType::CONV2D && conv.op != OpType::DENSE) continue;
+        if (conv.op == OpType::CONV2D && conv.attrs.get_int("groups", 1) != 1) continue;
+        if (conv.attrs.get_str("act", "none") != "none" || readers[static_cast<size_t>(v)] != 1) continue;
+        bool const_w = conv.inputs.size() >= 2 && conv.inputs[1] >= 0 &&
+                       graph_.values[static_cast<size_t>(conv.inputs[1])].is_const();
+        if (conv.inputs.size() > 2 && conv.inputs[2] >= 0)
+          const_w = const_w && graph_.values[static_cast<size_t>(conv.inputs[2])].is_const();
+        if (!const_w) continue;
+        if (graph_.values[static_cast<size_t>(v)].shape != ys || graph_.values[static_cast<size_t>(r)].shape != ys)
+          continue;
+        const int rp = graph_.values[static_cast<size_t>(r)].producer;
+        if (rp >= p) continue;  // computed after the conv
+        residual_into[static_cast<size_t>(p)] = static_cast<int>(j);
+        residual_from[j] = p;
+        elided[static_cast<size_t>(v)] = true;
+        const size_t y = static_cast<size_t>(add.outputs[0]);
+        first[y] = std::min(first[y], p);
+        last[static_cast<size_t>(r)] = std::max(last[static_cast<size_t>(r)], static_cast<int>(j));
+        break;
+      }
+    }
+  }
   std::vector<BufferLife> lives;
   std::vector<size_t> planned;
   io_buffers_.assign(nv, Tensor());
@@ -183,6 +224,24 @@ Status Session::prepare(int64_t batch) {
         ok.fn = [] {};
         ok.name = "(fused into " + graph_.nodes[static_cast<size_t>(blk.first())].name + ")";
       }
+    } else if (residual_from[i] >= 0) {
+      ok.fn = [] {};
+      ok.name = "(fused into " + graph_.nodes[static_cast<size_t>(residual_from[i])].name + ")";
+    } else if (residual_into[i] >= 0) {
+      // The conv, writing the ADD's output with the residual and the ADD's activation.
+      const Node& add = graph_.nodes[static_cast<size_t>(residual_into[i])];
+      Node fused = n;
+      const int conv_out = n.outputs[0];
+      fused.outputs[0] = add.outputs[0];
+      fused.inputs.resize(4, -1);
+      fused.inputs[3] = add.inputs[0] == conv_out ? add.inputs[1] : add.inputs[0];
+      for (const char* key : {"act", "act_min", "act_max"}) {
+        fused.attrs.erase(key);
+        if (add.attrs.has(key)) fused.attrs.set(key, add.attrs.all().at(key));
+      }
+      MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, fused, ptrs_, ctx, &packed_[i]));
+      if (!ok.fn) return MORSEL_ERROR(INTERNAL, "node '%s': no kernel for the fused residual add", n.name.c_str());
+      ok.name += "+add";
     } else if (kernels_) {
       MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, n, ptrs_, ctx, &packed_[i]));
     }

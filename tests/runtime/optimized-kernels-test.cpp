@@ -236,6 +236,42 @@ TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
   }
 }
 
+// conv / dense + residual ADD (+ the ADD's activation): the GEMM adds the residual as it stores.
+TEST_P(OptimizedKernels, FusedResidualAdd) {
+  for (int kind = 0; kind < 3; kind++) {
+    SCOPED_TRACE(kind);
+    auto g = std::make_shared<Graph>();
+    const int64_t c = kind == 2 ? 600 : 24;  // 600: several K blocks before the residual
+    int x = g->add_input("x", DType::F32, {-1, 9, 10, c});
+    int r = g->add_node(OpType::RELU, "residual", {x}, Attrs());
+    int y;
+    if (kind == 1) {  // 3x3 conv (im2col) keeping the shape
+      y = g->add_node(OpType::CONV2D, "conv",
+                      {r, g->add_const("w", test::random_tensor({3, 3, c, c}, 1, -0.2f, 0.2f)),
+                       g->add_const("b", test::random_tensor({c}, 2))},
+                      conv_attrs("SAME", 1, 1, "none"));
+    } else {
+      y = g->add_node(OpType::CONV2D, "conv",
+                      {r, g->add_const("w", test::random_tensor({1, 1, c, c}, 1, -0.2f, 0.2f)),
+                       g->add_const("b", test::random_tensor({c}, 2))},
+                      conv_attrs("VALID", 1, 1, "none"));
+    }
+    Attrs relu6;
+    relu6.set("act", std::string("relu6"));
+    y = g->add_node(OpType::ADD, "add", {kind == 0 ? r : y, kind == 0 ? y : r}, relu6);
+    g->outputs = {y};
+    check(g, {2, 9, 10, c}, {"conv"});
+    SessionOptions o;
+    o.isa = static_cast<int>(GetParam().isa);
+    auto s = Session::create(g, o);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(s.value()->prepare(1).ok());
+    auto prof = s.value()->profile();
+    EXPECT_NE(prof[1].kernel.find("+add"), std::string::npos) << prof[1].kernel;
+    EXPECT_NE(prof[2].kernel.find("fused"), std::string::npos) << prof[2].kernel;
+  }
+}
+
 TEST_P(OptimizedKernels, Dense) {
   uint32_t seed = 400;
   // K up to 1000: several K blocks, the last one uneven.

@@ -27,6 +27,9 @@ struct GemmArgs {
   float* c = nullptr;
   int64_t ldc = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
+  // Optional residual R[m, n] (stride ldr) added before the clamp: C = clamp(A·B + bias + R).
+  const float* res = nullptr;
+  int64_t ldr = 0;
 };
 
 // Depthwise conv, multiplier 1, NHWC. w is [KH*KW, C], bias [C] (never null). cs: the distance
