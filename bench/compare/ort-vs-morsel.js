@@ -5,7 +5,7 @@
 // quotes medians over all timed runs and the ratio morsel / ORT.
 //
 //   node bench/compare/ort-vs-morsel.js --morsel M.morsel --onnx M.onnx [--threads 1,2]
-//        [--rounds 10] [--per-round 10] [--warmup 5] [--label text] [--json OUT.json]
+//        [--rounds 10] [--per-round 10] [--warmup 5] [--settle-ms 50] [--label text] [--json OUT.json]
 'use strict';
 const { spawn } = require('child_process');
 const path = require('path');
@@ -13,7 +13,7 @@ const readline = require('readline');
 const fs = require('fs');
 
 function parseArgs(argv) {
-  const a = { threads: [1, 2], rounds: 10, perRound: 10, warmup: 5, morselBin: null, label: '' };
+  const a = { threads: [1, 2], rounds: 10, perRound: 10, warmup: 5, settleMs: 50, morselBin: null, label: '' };
   for (let i = 2; i < argv.length; i++) {
     const k = argv[i], v = argv[i + 1];
     if (k === '--morsel') { a.morsel = v; i++; }
@@ -22,6 +22,7 @@ function parseArgs(argv) {
     else if (k === '--rounds') { a.rounds = Number(v); i++; }
     else if (k === '--per-round') { a.perRound = Number(v); i++; }
     else if (k === '--warmup') { a.warmup = Number(v); i++; }
+    else if (k === '--settle-ms') { a.settleMs = Number(v); i++; }
     else if (k === '--bin') { a.morselBin = v; i++; }
     else if (k === '--label') { a.label = v; i++; }
     else if (k === '--json') { a.json = v; i++; }
@@ -89,10 +90,18 @@ async function main() {
     await ortRun(a.warmup);
     await m.run(a.warmup);
     const ortMs = [], morselMs = [];
+    // Both engines' thread pools spin for a while after a run; a short pause between engines
+    // keeps one engine's spinning threads from taking cores from the other's runs.
+    const settle = () => new Promise((resolve) => setTimeout(resolve, a.settleMs));
     for (let r = 0; r < a.rounds; r++) {
       // Alternate which engine goes first in each round.
-      if (r % 2 === 0) { ortMs.push(...await ortRun(a.perRound)); morselMs.push(...await m.run(a.perRound)); }
-      else { morselMs.push(...await m.run(a.perRound)); ortMs.push(...await ortRun(a.perRound)); }
+      if (r % 2 === 0) {
+        ortMs.push(...await ortRun(a.perRound)); await settle();
+        morselMs.push(...await m.run(a.perRound)); await settle();
+      } else {
+        morselMs.push(...await m.run(a.perRound)); await settle();
+        ortMs.push(...await ortRun(a.perRound)); await settle();
+      }
     }
     m.stop();
     await sess.release?.();
