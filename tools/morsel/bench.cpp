@@ -82,6 +82,17 @@ Result<std::vector<double>> time_runs(Session& s, const Tensor& input, int warmu
   return ms;
 }
 
+// Multiply-adds x 2 of a conv / depthwise / dense node with output shape `out` (0 for others).
+double node_flops(const Graph& g, const Node& n, const Shape& out) {
+  if (n.inputs.size() < 2 || n.inputs[1] < 0) return 0;
+  const Shape& w = g.values[static_cast<size_t>(n.inputs[1])].shape;
+  const double outs = static_cast<double>(shape_numel(out));
+  if (n.op == OpType::CONV2D && w.size() == 4) return 2 * outs * static_cast<double>(w[0] * w[1] * w[2]);
+  if (n.op == OpType::DEPTHWISE_CONV2D && w.size() == 4) return 2 * outs * static_cast<double>(w[0] * w[1]);
+  if (n.op == OpType::DENSE && w.size() == 2) return 2 * outs * static_cast<double>(w[0]);
+  return 0;
+}
+
 double peak_rss_mb() {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -207,11 +218,14 @@ int run_bench(const BenchArgs& a) {
     std::sort(kv.begin(), kv.end(), [](auto& x, auto& y) { return x.second.first > y.second.first; });
     for (const auto& [k, v] : kv)
       std::printf("  %8.3f ms %5.1f%%  %4d× %s\n", v.first, 100 * v.first / total, v.second, k.c_str());
-    std::printf("\n  per op\n  %-4s %8s %-16s %-22s %-20s %s\n", "#", "ms", "op", "kernel", "output", "node");
+    std::printf("\n  per op (GFLOP/s for convolutions and dense layers)\n  %-4s %8s %7s %-16s %-26s %-20s %s\n",
+                "#", "ms", "GFLOP/s", "op", "kernel", "output", "node");
     for (size_t i = 0; i < prof.size(); i++) {
       const auto& p = prof[i];
-      std::printf("  %-4zu %8.3f %-16s %-22s %-20s %s\n", i,
-                  p.calls ? p.total_ms / static_cast<double>(p.calls) : 0, p.op.c_str(),
+      const double ms = p.calls ? p.total_ms / static_cast<double>(p.calls) : 0;
+      const double fl = i < graph->nodes.size() ? node_flops(*graph, graph->nodes[i], p.out_shape) : 0;
+      std::printf("  %-4zu %8.3f %7s %-16s %-26s %-20s %s\n", i, ms,
+                  fl > 0 && ms > 0 ? str_printf("%.0f", fl / ms / 1e6).c_str() : "", p.op.c_str(),
                   p.kernel.c_str(), shape_str(p.out_shape).c_str(), p.node.c_str());
     }
   }
