@@ -44,9 +44,11 @@ struct GemmVariant {
   const char* name;
 };
 GemmVariant gemm_variant(const F32Kernels& k, int64_t n) {
-  const int64_t wide = kernels::gemm_panels(n, k.gemm_nr) * k.gemm_nr;
+  const int64_t mid = kernels::gemm_panels(n, k.gemm_nr) * k.gemm_nr;
   const int64_t narrow = kernels::gemm_panels(n, k.gemm_narrow_nr) * k.gemm_narrow_nr;
-  if (narrow * 5 < wide * 4) return {k.gemm_narrow_mr, k.gemm_narrow_nr, k.gemm_narrow, "gemm-narrow"};
+  if (k.gemm_wide && kernels::gemm_panels(n, k.gemm_wide_nr) * k.gemm_wide_nr <= mid)
+    return {k.gemm_wide_mr, k.gemm_wide_nr, k.gemm_wide, "gemm-wide"};
+  if (narrow * 5 < mid * 4) return {k.gemm_narrow_mr, k.gemm_narrow_nr, k.gemm_narrow, "gemm-narrow"};
   return {k.gemm_mr, k.gemm_nr, k.gemm, "gemm"};
 }
 
@@ -430,7 +432,7 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
           mm();
           (void)pw;
         };
-        out.name = kname(k, gv.nr == k.gemm_nr ? "im2col-gemm" : "im2col-gemm-narrow");
+        out.name = kname(k, (std::string("im2col-") + gv.name).c_str());
         return out;
       }
       // Otherwise one row chunk per task: each thread builds its chunk of the im2col matrix
@@ -453,7 +455,7 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
         });
         (void)pw;
       };
-      out.name = kname(k, gv.nr == k.gemm_nr ? "im2col-gemm" : "im2col-gemm-narrow");
+      out.name = kname(k, (std::string("im2col-") + gv.name).c_str());
       return out;
     }
     case OpType::DEPTHWISE_CONV2D: {

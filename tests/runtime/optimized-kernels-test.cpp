@@ -98,7 +98,7 @@ Attrs conv_attrs(const std::string& padding, int64_t s, int64_t d, const std::st
 TEST_P(OptimizedKernels, PointwiseConv) {
   uint32_t seed = 1;
   for (int64_t c : {3, 16, 33})
-    for (int64_t co : {5, 16, 32, 40, 144})
+    for (int64_t co : {5, 16, 32, 40, 64, 144, 192})
       for (const char* act : {"none", "relu6"}) {
         SCOPED_TRACE(testing::Message() << "C=" << c << " CO=" << co << " act=" << act);
         auto g = single(OpType::CONV2D, {-1, 7, 9, c},
@@ -118,7 +118,8 @@ TEST_P(OptimizedKernels, GeneralConvIm2col) {
                         {1, 7, 12, 16, 1, 1, "SAME"}, {7, 1, 12, 48, 1, 1, "SAME"},
                         {3, 3, 19, 40, 1, 1, "SAME"}, {3, 3, 70, 33, 1, 1, "SAME"},
                         // weights over 512 KB: the whole im2col matrix, then one GEMM
-                        {3, 3, 128, 160, 1, 1, "SAME"}, {3, 3, 128, 150, 2, 1, "SAME"}};
+                        {3, 3, 128, 160, 1, 1, "SAME"}, {3, 3, 128, 150, 2, 1, "SAME"},
+                        {3, 3, 64, 128, 1, 1, "SAME"}};
   uint32_t seed = 100;
   for (const Case& k : cases) {
     SCOPED_TRACE(testing::Message() << k.kh << "x" << k.kw << " C=" << k.c << " CO=" << k.co
