@@ -16,6 +16,7 @@ using Action = std::function<int()>;
 void register_convert(CLI::App& app, Action* run);
 void register_inspect(CLI::App& app, Action* run);
 void register_predict(CLI::App& app, Action* run);
+void register_serve(CLI::App& app, Action* run);
 void register_bench(CLI::App& app, Action* run);
 
 // Prints "morsel: error: <message>" (one line: newlines in the message become "; ").
