@@ -145,26 +145,45 @@ AreaTaps area_taps(int in, int out, int64_t unit) {
   return t;
 }
 
+// TF's bilinear formula, top = tl + (tr - tl) * fx, bottom likewise, out = top + (bottom - top) *
+// fy, computed in two passes with the same float operations: each source row needed is
+// interpolated horizontally once (consecutive output rows share source rows when upsampling),
+// then output rows blend two such rows in a loop the compiler vectorizes.
 void resize_bilinear(const SrcView& src, Grid grid, const DstView& dst) {
   const std::vector<Tap> xs = bilinear_taps(src.width, dst.width, grid, src.channels);
   const std::vector<Tap> ys = bilinear_taps(src.height, dst.height, grid, src.stride);
-  float* out = dst.data;
-  for (const Tap& y : ys) {
-    const uint8_t* row0 = src.data + y.i0;
-    const uint8_t* row1 = src.data + y.i1;
+  const size_t row_floats = static_cast<size_t>(dst.width) * 3;
+  std::vector<float> cache(2 * row_floats);
+  int64_t cached[2] = {-1, -1};  // source row offset held by cache slot 0 / 1
+  auto horizontal = [&](int64_t row_offset) -> const float* {
+    for (int k = 0; k < 2; k++)
+      if (cached[k] == row_offset) return cache.data() + static_cast<size_t>(k) * row_floats;
+    // Replace the slot not holding the other row of the current pair.
+    const int k = cached[0] == -1 ? 0 : (cached[1] == -1 ? 1 : 0);
+    float* h = cache.data() + static_cast<size_t>(k) * row_floats;
+    const uint8_t* row = src.data + row_offset;
     for (const Tap& x : xs) {
-      const uint8_t* tl = row0 + x.i0;
-      const uint8_t* tr = row0 + x.i1;
-      const uint8_t* bl = row1 + x.i0;
-      const uint8_t* br = row1 + x.i1;
+      const uint8_t* l = row + x.i0;
+      const uint8_t* r = row + x.i1;
       for (int c = 0; c < 3; c++) {
         const int s = dst.perm[c];
-        const float top = float(tl[s]) + (float(tr[s]) - float(tl[s])) * x.frac;
-        const float bottom = float(bl[s]) + (float(br[s]) - float(bl[s])) * x.frac;
-        out[c] = top + (bottom - top) * y.frac;
+        h[c] = float(l[s]) + (float(r[s]) - float(l[s])) * x.frac;
       }
-      out += 3;
+      h += 3;
     }
+    cached[k] = row_offset;
+    return cache.data() + static_cast<size_t>(k) * row_floats;
+  };
+  float* out = dst.data;
+  for (const Tap& y : ys) {
+    // Keep the pair's rows: evict a slot only if it holds neither row of this output row.
+    if (cached[0] != y.i0 && cached[0] != y.i1) cached[0] = -1;
+    if (cached[1] != y.i0 && cached[1] != y.i1) cached[1] = -1;
+    const float* top = horizontal(y.i0);
+    const float* bottom = horizontal(y.i1);
+    const float fy = y.frac;
+    for (size_t i = 0; i < row_floats; i++) out[i] = top[i] + (bottom[i] - top[i]) * fy;
+    out += row_floats;
   }
 }
 
@@ -316,10 +335,14 @@ Status preprocess(const uint8_t* pixels, int width, int height, int channels, in
 
   // value = (pixel - mean[c]) / std[c], a true division so that mean 0 / std 255 matches
   // TF.js's x.div(255) bit for bit.
-  const int64_t n = spec.width * spec.height;
-  for (int64_t i = 0; i < n; i++) {
-    for (int c = 0; c < 3; c++) out[i * 3 + c] = (out[i * 3 + c] - spec.mean[c]) / spec.std[c];
-  }
+  // In blocks of 48 floats (16 pixels) against repeated mean/std patterns, so the loop vectorizes.
+  const int64_t n = spec.width * spec.height * 3;
+  float mean48[48], std48[48];
+  for (int j = 0; j < 48; j++) mean48[j] = spec.mean[j % 3], std48[j] = spec.std[j % 3];
+  int64_t i = 0;
+  for (; i + 48 <= n; i += 48)
+    for (int j = 0; j < 48; j++) out[i + j] = (out[i + j] - mean48[j]) / std48[j];
+  for (; i < n; i++) out[i] = (out[i] - spec.mean[i % 3]) / spec.std[i % 3];
   return Status();
 }
 
