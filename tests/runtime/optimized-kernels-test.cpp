@@ -70,7 +70,9 @@ class OptimizedKernels : public testing::TestWithParam<Variant> {
     for (const OpProfile& p : opt.value()->profile()) {
       bool must = false;
       for (const auto& n : optimized_nodes) must = must || n == p.node;
-      if (must) EXPECT_NE(p.kernel, "ref") << p.node << " ran on the reference kernel";
+      if (must) {
+        EXPECT_NE(p.kernel, "ref") << p.node << " ran on the reference kernel";
+      }
     }
   }
 };

@@ -132,8 +132,12 @@ TEST(Session, MicroBatchesEqualOneRun) {
     // The last run's batch is the micro-batch: a divisor of 6 whose arena fits (1 when nothing fits).
     const int64_t b = s.value()->batch();
     EXPECT_EQ(6 % b, 0);
-    if (cache == 1) EXPECT_EQ(b, 1);
-    if (cache == (int64_t{1} << 30)) EXPECT_EQ(b, 6);
+    if (cache == 1) {
+      EXPECT_EQ(b, 1);
+    }
+    if (cache == (int64_t{1} << 30)) {
+      EXPECT_EQ(b, 6);
+    }
   }
 }
 
