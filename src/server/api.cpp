@@ -226,6 +226,23 @@ std::optional<HttpResponse> Api::precheck(const HttpRequest& req,
   return std::nullopt;
 }
 
+void Api::submit(ModelVersion& mv, InferJob job, Reply& reply) {
+  switch (mv.queue->submit(std::move(job))) {
+    case InferenceQueue::Submit::OK:
+      return;
+    case InferenceQueue::Submit::FULL: {
+      HttpResponse r = error_response(429, "too_many_requests",
+                                      "the inference queue is full; retry after a second");
+      r.model = mv.name;
+      reply(std::move(r));
+      return;
+    }
+    case InferenceQueue::Submit::STOPPED:
+      reply(error_response(503, "unavailable", "the model is being unloaded; retry"));
+      return;
+  }
+}
+
 void Api::handle(const HttpRequest& req, Reply reply) {
   // `reply` must be called exactly once, whatever happens below.
   auto replied = std::make_shared<std::atomic<bool>>(false);
@@ -576,20 +593,7 @@ void Api::classify(const HttpRequest& req, const std::string& name, const std::s
     r.model = mv->name;
     reply(std::move(r));
   };
-  switch (mv->queue->submit(std::move(job))) {
-    case InferenceQueue::Submit::OK:
-      return;
-    case InferenceQueue::Submit::FULL: {
-      HttpResponse r = error_response(429, "too_many_requests",
-                                      "the inference queue is full; retry after a second");
-      r.model = mv->name;
-      reply(std::move(r));
-      return;
-    }
-    case InferenceQueue::Submit::STOPPED:
-      reply(error_response(503, "unavailable", "the model is being unloaded; retry"));
-      return;
-  }
+  submit(*mv, std::move(job), reply);
 }
 
 }  // namespace morsel::server

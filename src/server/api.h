@@ -70,6 +70,8 @@ class Api {
                 Reply& reply);
   void infer(const HttpRequest& req, const std::string& name, const std::string& version,
              Reply& reply);
+  // Queues `job` on the model's batcher; a full or stopped queue answers 429 / 503 at once.
+  void submit(ModelVersion& mv, InferJob job, Reply& reply);
   HttpResponse model_metadata(const std::string& name, const std::string& version) const;
   HttpResponse list_models() const;
   HttpResponse download(const HttpRequest& req, const std::string& name,

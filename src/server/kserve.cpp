@@ -332,20 +332,7 @@ void Api::infer(const HttpRequest& req, const std::string& name, const std::stri
     r.model = mv->name;
     reply(std::move(r));
   };
-  switch (mv->queue->submit(std::move(job))) {
-    case InferenceQueue::Submit::OK:
-      return;
-    case InferenceQueue::Submit::FULL: {
-      HttpResponse r = error_response(429, "too_many_requests",
-                                      "the inference queue is full; retry after a second");
-      r.model = mv->name;
-      reply(std::move(r));
-      return;
-    }
-    case InferenceQueue::Submit::STOPPED:
-      reply(error_response(503, "unavailable", "the model is being unloaded; retry"));
-      return;
-  }
+  submit(*mv, std::move(job), reply);
 }
 
 }  // namespace morsel::server

@@ -18,26 +18,12 @@
 namespace morsel {
 namespace {
 
-std::string run_command(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) {
-    *rc = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *rc = pclose(p);
-  return out;
-}
-
 // Exports (once per build tree) and returns the directory holding the test models.
 const std::string& models_dir() {
   static const std::string dir = [] {
     const std::string d = std::string(MORSEL_BINARY_DIR) + "/onnx-models";
     int rc;
-    std::string log = run_command("/usr/bin/python3 '" + test::source_path("tests/data/onnx/export-models.py") +
+    std::string log = test::run_command("/usr/bin/python3 '" + test::source_path("tests/data/onnx/export-models.py") +
                                       "' '" + d + "' 2>&1",
                                   &rc);
     if (rc != 0) {
@@ -56,7 +42,7 @@ std::vector<Tensor> ort_outputs(const std::string& model, const Tensor& input, c
   EXPECT_EQ(std::system(("mkdir -p '" + dir + "'").c_str()), 0);
   EXPECT_TRUE(test::write_npy(dir + "/input.npy", input).ok());
   int rc;
-  std::string log = run_command("node '" + test::source_path("tests/data/onnx/ort-predict.js") + "' '" +
+  std::string log = test::run_command("node '" + test::source_path("tests/data/onnx/ort-predict.js") + "' '" +
                                     model + "' '" + dir + "/input.npy' '" + dir + "/out' 2>&1",
                                 &rc);
   EXPECT_EQ(rc, 0) << log;
@@ -120,18 +106,6 @@ INSTANTIATE_TEST_SUITE_P(Models, OnnxLayout,
                                            LayoutCase{"layout_reshapes", {3, 3, 11, 9}, 2}),
                          [](const auto& info) { return std::string(info.param.model); });
 
-std::vector<std::string> photo_paths(int n) {
-  int rc;
-  std::string out = run_command("node '" + test::source_path("scripts/photos.js") + "' " + std::to_string(n), &rc);
-  std::vector<std::string> paths;
-  if (rc != 0) return paths;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) paths.push_back(line);
-  return paths;
-}
-
 class TorchvisionParity : public ::testing::TestWithParam<const char*> {};
 
 // What `morsel convert model.onnx --normalize imagenet` produces: NHWC input, imagenet
@@ -141,7 +115,7 @@ TEST_P(TorchvisionParity, MatchesOnnxRuntimeOnRealPhotos) {
   constexpr int kPhotos = 6;
   ASSERT_FALSE(models_dir().empty());
   const std::string path = models_dir() + "/" + GetParam() + ".onnx";
-  const std::vector<std::string> photos = photo_paths(kPhotos);
+  const std::vector<std::string> photos = test::photo_paths(kPhotos);
   ASSERT_EQ(photos.size(), static_cast<size_t>(kPhotos)) << "scripts/photos.js failed: run scripts/setup";
 
   onnx_import::ImportOptions opt;

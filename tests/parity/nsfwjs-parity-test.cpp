@@ -14,15 +14,14 @@
 #include "importers/tfjs/tfjs.h"
 #include "runtime/classifier.h"
 #include "graph/passes/passes.h"
-#include "parity-util.h"
 #include "util/test_util.h"
 
 namespace morsel {
 namespace {
 
 constexpr int kPhotos = 20;
-using parity::photo_paths;
-using parity::run_command;
+using test::photo_paths;
+using test::run_command;
 
 struct ParityCase {
   const char* model;

@@ -11,7 +11,6 @@
 #include "image/decode/decode.h"
 #include "image/preprocess.h"
 #include "importers/tfjs/tfjs.h"
-#include "parity-util.h"
 #include "runtime/session.h"
 #include "util/test_util.h"
 
@@ -31,7 +30,7 @@ TEST_P(OptimizedVsReference, RealModelsAgreeWithin1e4) {
   const Case c = GetParam();
   const std::string dir = test::source_path(std::string("models/nsfwjs/") + c.model);
   ASSERT_TRUE(test::file_exists(dir + "/model.json")) << dir << " is missing: run scripts/setup";
-  const std::vector<std::string> photos = parity::photo_paths(kPhotos);
+  const std::vector<std::string> photos = test::photo_paths(kPhotos);
   ASSERT_EQ(photos.size(), static_cast<size_t>(kPhotos)) << "run scripts/setup";
   auto imp = tfjs::import_model(dir);
   ASSERT_TRUE(imp.ok()) << imp.status().to_string();

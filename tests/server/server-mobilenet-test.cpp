@@ -15,50 +15,22 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string run_capture(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) {
-    *rc = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *rc = pclose(p);
-  return out;
-}
-
-std::vector<std::string> photos(int n) {
-  int rc;
-  std::string out =
-      run_capture("node '" + source_path("scripts/photos.js") + "' " + std::to_string(n), &rc);
-  std::vector<std::string> paths;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t nl = out.find('\n', pos);
-    if (nl == std::string::npos) nl = out.size();
-    if (nl > pos) paths.push_back(out.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return rc == 0 ? paths : std::vector<std::string>();
-}
 
 TEST(ServerMobileNet, AnswersMatchTheCli) {
   const std::string src = source_path("models/nsfwjs/mobilenet_v2");
   ASSERT_TRUE(file_exists(src + "/model.json")) << "run scripts/setup";
-  const std::vector<std::string> images = photos(3);
+  const std::vector<std::string> images = test::photo_paths(3);
   ASSERT_EQ(images.size(), 3u) << "scripts/photos.js failed: run scripts/setup";
   const std::string dir = temp_dir("mobilenet");
   const std::string model = dir + "/mobilenet_v2.morsel";
   int rc;
-  std::string out = run_capture("'" + server_binary() + "' convert '" + src + "' -o '" + model +
+  std::string out = test::run_command("'" + server_binary() + "' convert '" + src + "' -o '" + model +
                                     "' --normalize unit --resize bilinear_align_corners 2>&1",
                                 &rc);
   ASSERT_EQ(rc, 0) << out;
   std::string cmd = "'" + server_binary() + "' predict '" + model + "' --json --top-k 5";
   for (const auto& p : images) cmd += " '" + p + "'";
-  const std::string predicted = run_capture(cmd + " 2>/dev/null", &rc);
+  const std::string predicted = test::run_command(cmd + " 2>/dev/null", &rc);
   ASSERT_EQ(rc, 0) << predicted;
   const json cli = json::parse(predicted);
   ASSERT_EQ(cli.size(), images.size());

@@ -2,6 +2,7 @@
 #include "util/test_util.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -95,6 +96,32 @@ Status write_npy(const std::string& path, const Tensor& t) {
   f.write(h.data(), static_cast<std::streamsize>(h.size()));
   f.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   return Status();
+}
+
+std::string run_command(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) {
+    *rc = -1;
+    return out;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  *rc = pclose(p);
+  return out;
+}
+
+std::vector<std::string> photo_paths(int count) {
+  int rc;
+  std::string out = run_command("node '" + source_path("scripts/photos.js") + "' " + std::to_string(count), &rc);
+  std::vector<std::string> paths;
+  if (rc != 0) return paths;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) paths.push_back(line);
+  return paths;
 }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {

@@ -22,6 +22,12 @@ Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.f, float hi = 1.f
 Result<Tensor> read_npy(const std::string& path);
 Status write_npy(const std::string& path, const Tensor& t);
 
+// Runs a shell command; returns its stdout, and its exit status in *rc (-1 if it cannot start).
+std::string run_command(const std::string& cmd, int* rc);
+// Paths of `count` real food photos from scripts/photos.js (deterministic order); empty if the
+// script fails (run scripts/setup).
+std::vector<std::string> photo_paths(int count);
+
 // max |a-b| over all elements; +inf on shape mismatch.
 double max_abs_diff(const Tensor& a, const Tensor& b);
 

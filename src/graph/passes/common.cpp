@@ -24,6 +24,12 @@ void erase_nodes(Graph& g, const std::vector<bool>& remove) {
   g.remove_dead();
 }
 
+bool is_graph_output(const Graph& g, int id) {
+  for (int o : g.outputs)
+    if (o == id) return true;
+  return false;
+}
+
 void replace_uses(Graph& g, int from, int to) {
   for (Node& n : g.nodes)
     for (int& id : n.inputs)

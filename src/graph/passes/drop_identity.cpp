@@ -11,18 +11,14 @@ Result<int> drop_identity(Graph& g) {
     Node& n = g.nodes[i];
     if (n.op != OpType::IDENTITY || n.inputs.size() != 1 || n.inputs[0] < 0) continue;
     const int in = n.inputs[0], out = n.outputs[0];
-    bool is_output = false;
-    for (int id : g.outputs) is_output = is_output || id == out;
-    if (!is_output) {
+    if (!is_graph_output(g, out)) {
       replace_uses(g, out, in);
     } else {
       // Keep the graph output's value (and name): its input's producer writes it directly,
       // when nothing else reads the input.
       const Value& iv = g.values[static_cast<size_t>(in)];
       if (iv.producer < 0 || uses[static_cast<size_t>(in)] != 1) continue;
-      bool in_is_output = false;
-      for (int id : g.outputs) in_is_output = in_is_output || id == in;
-      if (in_is_output) continue;
+      if (is_graph_output(g, in)) continue;
       Node& p = g.nodes[static_cast<size_t>(iv.producer)];
       for (int& o : p.outputs)
         if (o == in) o = out;

@@ -8,12 +8,6 @@ namespace morsel::passes {
 
 namespace {
 
-bool is_graph_output(const Graph& g, int id) {
-  for (int o : g.outputs)
-    if (o == id) return true;
-  return false;
-}
-
 const Value* const_input(const Graph& g, const Node& n, size_t i) {
   if (i >= n.inputs.size() || n.inputs[i] < 0) return nullptr;
   const Value& v = g.values[static_cast<size_t>(n.inputs[i])];

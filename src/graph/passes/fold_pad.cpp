@@ -14,9 +14,8 @@ Result<int> fold_pad(Graph& g) {
     const std::vector<int64_t> p = pad.attrs.get_ints("pads");
     if (p.size() != 8 || p[0] || p[3] || p[4] || p[7]) continue;  // [N,H,W,C] begins, then ends
     const int out = pad.outputs[0];
-    bool ok = true;
+    bool ok = !is_graph_output(g, out);
     std::vector<size_t> consumers;
-    for (int id : g.outputs) ok = ok && id != out;
     for (size_t j = 0; j < g.nodes.size() && ok; j++) {
       const Node& c = g.nodes[j];
       for (size_t k = 0; k < c.inputs.size(); k++) {

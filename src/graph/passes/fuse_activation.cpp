@@ -7,16 +7,6 @@
 
 namespace morsel::passes {
 
-namespace {
-
-bool is_graph_output(const Graph& g, int id) {
-  for (int o : g.outputs)
-    if (o == id) return true;
-  return false;
-}
-
-}  // namespace
-
 Result<int> fuse_activation(Graph& g) {
   std::vector<bool> remove(g.nodes.size(), false);
   const std::vector<int> uses = use_counts(g);

@@ -40,6 +40,7 @@ Result<std::vector<PassStat>> optimize_graph(Graph& g);
 std::vector<int> use_counts(const Graph& g);
 // Removes the marked nodes (their outputs must be unused by then), then dead values.
 void erase_nodes(Graph& g, const std::vector<bool>& remove);
+bool is_graph_output(const Graph& g, int id);
 // Replaces every read of value `from` (node inputs) with `to`.
 void replace_uses(Graph& g, int from, int to);
 
