@@ -18,6 +18,8 @@ void register_inspect(CLI::App& app, Action* run);
 void register_predict(CLI::App& app, Action* run);
 void register_serve(CLI::App& app, Action* run);
 void register_bench(CLI::App& app, Action* run);
+void register_train(CLI::App& app, Action* run);
+void register_eval(CLI::App& app, Action* run);
 
 // Prints "morsel: error: <message>" (one line: newlines in the message become "; ").
 int fail(const Status& st);

@@ -63,12 +63,16 @@ int main(int argc, char** argv) {
   morsel::cli::register_predict(app, &run);
   morsel::cli::register_serve(app, &run);
   morsel::cli::register_bench(app, &run);
+  morsel::cli::register_train(app, &run);
+  morsel::cli::register_eval(app, &run);
   app.footer(
       "\nExamples:\n"
       "  morsel convert models/nsfwjs/mobilenet_v2 -o mobilenet_v2.morsel\n"
       "  morsel inspect mobilenet_v2.morsel\n"
       "  morsel predict mobilenet_v2.morsel photo.jpg --top-k 5\n"
-      "  morsel serve --model mobilenet_v2.morsel --port 8080\n");
+      "  morsel serve --model mobilenet_v2.morsel --port 8080\n"
+      "  morsel train photos/ --backbone mobilenet_v2.morsel -o food.morsel\n"
+      "  morsel eval food.morsel test-photos/\n");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

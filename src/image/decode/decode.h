@@ -85,4 +85,8 @@ int exif_orientation(const uint8_t* tiff, size_t size);
 // Throws std::bad_alloc if the copy cannot be allocated (image_decode turns that into a Status).
 Image image_apply_orientation(Image img, int orientation);
 
+// Encodes `img` as an 8-bit RGB PNG (libspng) and writes it to `path` (for reports such as the
+// confusion matrix of `morsel eval`). IO_ERROR if the file cannot be written.
+Status image_write_png(const std::string& path, const Image& img);
+
 }  // namespace morsel
