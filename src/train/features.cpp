@@ -157,28 +157,45 @@ Result<Backbone> make_backbone(const Model& model, const std::string& cut_in) {
     return MORSEL_ERROR(INVALID_ARGUMENT, "model '%s' does not end in a Dense head; name the "
                         "feature tensor to cut at (see `morsel inspect --nodes`)",
                         model.meta.name.c_str());
-  const int v = model.graph.find_value(cut);
-  if (v < 0)
-    return MORSEL_ERROR(INVALID_ARGUMENT, "model '%s' has no tensor named '%s'",
-                        model.meta.name.c_str(), cut.c_str());
-  if (model.graph.values[static_cast<size_t>(v)].is_const())
-    return MORSEL_ERROR(INVALID_ARGUMENT, "'%s' is a weight, not a feature tensor", cut.c_str());
   auto m = std::make_shared<Model>(model);
   Graph& g = m->graph;
-  const Shape shape = g.values[static_cast<size_t>(v)].shape;
-  int out = v;
-  if (shape.size() == 4 && (shape[1] != 1 || shape[2] != 1)) {
+  // One or more comma-separated tensors, each made [N, C], concatenated in order.
+  std::vector<int> parts;
+  size_t start = 0;
+  while (start <= cut.size()) {
+    size_t comma = cut.find(',', start);
+    if (comma == std::string::npos) comma = cut.size();
+    const std::string name = cut.substr(start, comma - start);
+    start = comma + 1;
+    const int v = g.find_value(name);
+    if (v < 0)
+      return MORSEL_ERROR(INVALID_ARGUMENT, "model '%s' has no tensor named '%s'",
+                          model.meta.name.c_str(), name.c_str());
+    if (g.values[static_cast<size_t>(v)].is_const())
+      return MORSEL_ERROR(INVALID_ARGUMENT, "'%s' is a weight, not a feature tensor", name.c_str());
+    const Shape shape = g.values[static_cast<size_t>(v)].shape;
+    const std::string tag = "features/" + std::to_string(parts.size());
+    if (shape.size() == 4 && (shape[1] != 1 || shape[2] != 1)) {
+      Attrs a;
+      a.set("axes", std::vector<int64_t>{1, 2});
+      a.set("keepdims", int64_t{0});
+      parts.push_back(g.add_node(OpType::MEAN, tag + "/pool", {v}, a, tag + "/pool"));
+    } else if (shape.size() == 4) {
+      Attrs a;
+      a.set("shape", std::vector<int64_t>{0, -1});
+      parts.push_back(g.add_node(OpType::RESHAPE, tag + "/flatten", {v}, a, tag + "/flatten"));
+    } else if (shape.size() == 2) {
+      parts.push_back(v);
+    } else {
+      return MORSEL_ERROR(INVALID_ARGUMENT, "cannot take features from '%s' of rank %zu (need "
+                          "[N,C] or [N,H,W,C])", name.c_str(), shape.size());
+    }
+  }
+  int out = parts[0];
+  if (parts.size() > 1) {
     Attrs a;
-    a.set("axes", std::vector<int64_t>{1, 2});
-    a.set("keepdims", int64_t{0});
-    out = g.add_node(OpType::MEAN, "features/pool", {v}, a, "features/pool");
-  } else if (shape.size() == 4) {
-    Attrs a;
-    a.set("shape", std::vector<int64_t>{0, -1});
-    out = g.add_node(OpType::RESHAPE, "features/flatten", {v}, a, "features/flatten");
-  } else if (shape.size() != 2) {
-    return MORSEL_ERROR(INVALID_ARGUMENT, "cannot take features from '%s' of rank %zu (need "
-                        "[N,C] or [N,H,W,C])", cut.c_str(), shape.size());
+    a.set("axis", int64_t{1});
+    out = g.add_node(OpType::CONCAT, "features/concat", parts, a, "features/concat");
   }
   g.outputs = {out};
   g.remove_dead();

@@ -28,8 +28,10 @@ struct Backbone {
 // classifiers). Empty if the graph does not end that way.
 std::string default_cut(const Graph& g);
 
-// `model` cut at `cut` (empty: default_cut). A rank-4 [N,H,W,C] tensor is global-average-pooled
-// to [N,C]; [N,1,1,C] and [N,C] are used as they are. Errors name the tensor.
+// `model` cut at `cut` (empty: default_cut): one tensor name, or several separated by commas
+// whose features are concatenated in that order. A rank-4 [N,H,W,C] tensor is
+// global-average-pooled to [N,C]; [N,1,1,C] and [N,C] are used as they are. Errors name the
+// tensor.
 Result<Backbone> make_backbone(const Model& model, const std::string& cut);
 
 struct FeatureOptions {

@@ -1,6 +1,7 @@
 // `morsel train`: a new classifier head on a pretrained backbone, from a folder of labelled
 // photos (or Food-101 / IDX data), written as one deployable .morsel file. With --cv K it runs
 // stratified K-fold cross-validation and reports mean +- sd top-1 / top-k instead.
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -204,7 +205,7 @@ int run_train(TrainArgs& a) {
     train::mean_sd(top1, &m1, &s1);
     train::mean_sd(topk, &mk, &sk);
     std::printf("%d-fold cross-validation, %zu images, %d classes: top-1 %.4f +- %.4f, top-%d %.4f +- %.4f\n",
-                a.cv, data.samples.size(), classes, m1, s1, std::min(a.top_k, classes), mk, sk);
+                a.cv, static_cast<size_t>(std::count(loaded_ok.begin(), loaded_ok.end(), 1)), classes, m1, s1, std::min(a.top_k, classes), mk, sk);
     report["cv"] = {{"folds", a.cv}, {"top_k", std::min(a.top_k, classes)}, {"top1_mean", m1},
                     {"top1_sd", s1}, {"topk_mean", mk}, {"topk_sd", sk}, {"per_fold", fold_reports}};
   }
