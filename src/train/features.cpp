@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <unordered_map>
@@ -165,8 +166,18 @@ Result<Backbone> make_backbone(const Model& model, const std::string& cut_in) {
   while (start <= cut.size()) {
     size_t comma = cut.find(',', start);
     if (comma == std::string::npos) comma = cut.size();
-    const std::string name = cut.substr(start, comma - start);
+    std::string name = cut.substr(start, comma - start);
     start = comma + 1;
+    // "name@G": average-pool to a G x G grid instead of one vector (keeps coarse layout).
+    int64_t grid = 1;
+    if (size_t at = name.rfind('@'); at != std::string::npos) {
+      const std::string gs = name.substr(at + 1);
+      char* end = nullptr;
+      grid = std::strtoll(gs.c_str(), &end, 10);
+      if (gs.empty() || *end || grid < 1 || grid > 64)
+        return MORSEL_ERROR(INVALID_ARGUMENT, "'%s': the grid after @ must be 1..64", name.c_str());
+      name.resize(at);
+    }
     const int v = g.find_value(name);
     if (v < 0)
       return MORSEL_ERROR(INVALID_ARGUMENT, "model '%s' has no tensor named '%s'",
@@ -175,7 +186,19 @@ Result<Backbone> make_backbone(const Model& model, const std::string& cut_in) {
       return MORSEL_ERROR(INVALID_ARGUMENT, "'%s' is a weight, not a feature tensor", name.c_str());
     const Shape shape = g.values[static_cast<size_t>(v)].shape;
     const std::string tag = "features/" + std::to_string(parts.size());
-    if (shape.size() == 4 && (shape[1] != 1 || shape[2] != 1)) {
+    if (grid > 1) {
+      if (shape.size() != 4 || shape[1] % grid || shape[2] % grid)
+        return MORSEL_ERROR(INVALID_ARGUMENT, "'%s' is not [N,H,W,C] with H and W divisible by %lld",
+                            name.c_str(), (long long)grid);
+      Attrs a;
+      a.set("kernel", std::vector<int64_t>{shape[1] / grid, shape[2] / grid});
+      a.set("strides", std::vector<int64_t>{shape[1] / grid, shape[2] / grid});
+      a.set("padding", std::string("VALID"));
+      const int pooled = g.add_node(OpType::AVG_POOL, tag + "/grid", {v}, a, tag + "/grid");
+      Attrs r;
+      r.set("shape", std::vector<int64_t>{0, -1});
+      parts.push_back(g.add_node(OpType::RESHAPE, tag + "/flatten", {pooled}, r, tag + "/flatten"));
+    } else if (shape.size() == 4 && (shape[1] != 1 || shape[2] != 1)) {
       Attrs a;
       a.set("axes", std::vector<int64_t>{1, 2});
       a.set("keepdims", int64_t{0});

@@ -30,8 +30,9 @@ std::string default_cut(const Graph& g);
 
 // `model` cut at `cut` (empty: default_cut): one tensor name, or several separated by commas
 // whose features are concatenated in that order. A rank-4 [N,H,W,C] tensor is
-// global-average-pooled to [N,C]; [N,1,1,C] and [N,C] are used as they are. Errors name the
-// tensor.
+// global-average-pooled to [N,C]; [N,1,1,C] and [N,C] are used as they are. "name@G" pools a
+// rank-4 tensor to a G x G grid instead ([N, G*G*C], H and W divisible by G), which keeps the
+// coarse layout of the image. Errors name the tensor.
 Result<Backbone> make_backbone(const Model& model, const std::string& cut);
 
 struct FeatureOptions {

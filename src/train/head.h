@@ -6,8 +6,9 @@
 //
 // Features are standardized with the training set's mean and std; export folds that into the
 // first layer, so the saved model takes raw features.
-// Fine-tuning backbone blocks later means back-propagating dX (backward() returns it) into the
-// backbone's last nodes; the head keeps no state outside Head and the optimizer.
+// Fine-tuning backbone blocks later means one more product in the backward pass (the gradient
+// at the features) and back-propagating it into the backbone's last nodes; the head keeps no
+// state outside Head and the optimizer moments.
 #pragma once
 
 #include <cstdint>

@@ -41,6 +41,16 @@ TEST(FeaturesTest, DefaultCutIsTheHeadInput) {
   ASSERT_TRUE(conv.ok()) << conv.status().message();
   EXPECT_EQ(conv->dim, 8);
   EXPECT_NE(conv->hash, bb->hash);
+  // Several tensors concatenate; "@G" pools to a G x G grid.
+  auto two = make_backbone(m, "conv,flatten");
+  ASSERT_TRUE(two.ok()) << two.status().message();
+  EXPECT_EQ(two->dim, 16);
+  auto grid = make_backbone(m, "conv@2,flatten");
+  ASSERT_TRUE(grid.ok()) << grid.status().message();
+  EXPECT_EQ(grid->dim, 2 * 2 * 8 + 8);
+  EXPECT_FALSE(make_backbone(m, "conv@3").ok());   // 16 is not divisible by 3
+  EXPECT_FALSE(make_backbone(m, "conv@x").ok());
+  EXPECT_FALSE(make_backbone(m, "flatten@2").ok());  // rank 2
   auto missing = make_backbone(m, "nope");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
