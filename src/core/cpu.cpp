@@ -19,6 +19,7 @@ const char* isa_name(Isa isa) {
     case Isa::GENERIC: return "generic";
     case Isa::AVX2: return "avx2";
     case Isa::AVX512: return "avx512";
+    case Isa::WASM_SIMD128: return "wasmsimd";
   }
   return "?";
 }
@@ -28,11 +29,15 @@ bool isa_from_name(const char* name, Isa* out) {
   if (!std::strcmp(name, "generic") || !std::strcmp(name, "scalar")) *out = Isa::GENERIC;
   else if (!std::strcmp(name, "avx2")) *out = Isa::AVX2;
   else if (!std::strcmp(name, "avx512")) *out = Isa::AVX512;
+  else if (!std::strcmp(name, "wasmsimd")) *out = Isa::WASM_SIMD128;
   else return false;
   return true;
 }
 
 Isa isa_supported() {
+#if defined(MORSEL_HAVE_WASMSIMD_KERNELS)
+  return Isa::WASM_SIMD128;
+#endif
 #if defined(__x86_64__) && defined(MORSEL_HAVE_X86_KERNELS)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -43,21 +48,27 @@ Isa isa_supported() {
   return Isa::GENERIC;
 }
 
+bool isa_available(Isa isa) {
+  const Isa best = isa_supported();
+  if (isa == Isa::GENERIC || isa == best) return true;
+  // The x86 ISAs form a ladder: a CPU with AVX-512 runs the AVX2 kernels too.
+  return best != Isa::WASM_SIMD128 && isa != Isa::WASM_SIMD128 &&
+         static_cast<int>(isa) < static_cast<int>(best);
+}
+
 Isa isa_default() {
   static const Isa isa = [] {
-    Isa best = isa_supported();
     Isa want;
-    if (isa_from_name(std::getenv("MORSEL_ISA"), &want) && static_cast<int>(want) < static_cast<int>(best))
-      return want;
-    return best;
+    if (isa_from_name(std::getenv("MORSEL_ISA"), &want) && isa_available(want)) return want;
+    return isa_supported();
   }();
   return isa;
 }
 
 int physical_cores() {
   static const int cores = [] {
-    int logical = 0;
 #if defined(__linux__)
+    int logical = 0;
     cpu_set_t set;
     CPU_ZERO(&set);
     std::set<std::pair<std::string, std::string>> ids;

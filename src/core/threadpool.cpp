@@ -18,9 +18,15 @@ namespace {
 // How long an idle worker spins before it sleeps. Ops within one run follow each other within
 // microseconds; after the run the workers go to sleep and cost nothing.
 constexpr auto kSpin = std::chrono::microseconds(200);
+// A wasm build without pthreads cannot start a thread: everything runs on the caller.
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+constexpr int kMaxThreads = 1;
+#else
+constexpr int kMaxThreads = 256;
+#endif
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) : threads_(std::clamp(threads, 1, 256)) {
+ThreadPool::ThreadPool(int threads) : threads_(std::clamp(threads, 1, kMaxThreads)) {
   workers_.reserve(static_cast<size_t>(threads_ - 1));
   for (int i = 1; i < threads_; i++) workers_.emplace_back([this, i] { worker(i); });
 }

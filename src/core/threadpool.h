@@ -15,7 +15,8 @@ namespace morsel {
 
 class ThreadPool {
  public:
-  // `threads` in total, including the caller; clamped to 1..256.
+  // `threads` in total, including the caller; clamped to 1..256 (to 1 in a wasm build without
+  // pthreads).
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;

@@ -369,6 +369,7 @@ Status parse_graph(const json& root, const std::vector<TensorEntry>& tensors, co
   MORSEL_RETURN_IF_ERROR(parse_id_list(*gj, "outputs", "graph", 0, g.values.size(), &g.outputs));
   Status st = g.validate();
   if (!st.ok()) return Status(StatusCode::INVALID_MODEL, "graph: " + st.message());
+  for (const Node& n : g.nodes) MORSEL_RETURN_IF_ERROR(check_quant_params(g, n));  // int8 nodes
   *out = std::move(g);
   return Status();
 }

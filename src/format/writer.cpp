@@ -131,6 +131,10 @@ Result<std::vector<uint8_t>> serialize(const Model& model) {
                         text.size(), static_cast<unsigned long long>(kMaxMetadataBytes));
 
   FileHeader h;
+  // 1.1 added the int8 ops (QConv2D, QDepthwiseConv2D, QDense): files using them say so.
+  for (const Node& n : model.graph.nodes)
+    if (n.op == OpType::QCONV2D || n.op == OpType::QDEPTHWISE_CONV2D || n.op == OpType::QDENSE)
+      h.version_minor = 1;
   h.metadata_offset = kHeaderSize;
   h.metadata_size = text.size();
   h.data_offset = round_up(h.metadata_offset + h.metadata_size, kTensorAlignment);

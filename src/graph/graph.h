@@ -95,6 +95,10 @@ class Graph {
 Status infer_node(const Graph& g, const Node& n, std::vector<Shape>* out_shapes,
                   std::vector<DType>* out_dtypes);
 
+// The quantization parameters of a QConv2D / QDepthwiseConv2D / QDense node (i8 weights, one
+// positive finite w_scale per output channel, x_scale/x_zero in range); OK for other ops.
+Status check_quant_params(const Graph& g, const Node& n);
+
 // Conv/pool output size and padding (TF semantics for SAME: pad total split with the extra
 // pixel at the end). Returns false if the window does not fit.
 struct Window2D {

@@ -187,6 +187,42 @@ Status resolve_window(const Node& n, int64_t in_h, int64_t in_w, int64_t kh, int
   return Status();
 }
 
+Status check_quant_params(const Graph& g, const Node& n) {
+  if (n.op != OpType::QCONV2D && n.op != OpType::QDEPTHWISE_CONV2D && n.op != OpType::QDENSE)
+    return Status();
+  if (n.inputs.size() != 4) return NODE_ERROR("expects 4 inputs (x, w, b or -1, w_scale), has %zu", n.inputs.size());
+  const Value* w = input_value(g, n, 1);
+  const Value* ws = input_value(g, n, 3);
+  if (!w || !w->is_const() || w->dtype != DType::I8 || w->data.dtype() != DType::I8)
+    return NODE_ERROR("weights must be a constant i8 tensor");
+  if (const Value* b = input_value(g, n, 2); b && b->dtype != DType::F32)
+    return NODE_ERROR("bias must be f32");
+  const Shape& s = w->shape;
+  const size_t want_rank = n.op == OpType::QDENSE ? 2 : 4;
+  if (s.size() != want_rank || !shape_is_static(s))
+    return NODE_ERROR("weights must be a static rank-%zu tensor", want_rank);
+  const int64_t co = n.op == OpType::QCONV2D ? s[3] : n.op == OpType::QDENSE ? s[1] : s[2] * s[3];
+  if (!ws || !ws->is_const() || ws->dtype != DType::F32 || ws->data.dtype() != DType::F32 ||
+      ws->shape.size() != 1 || ws->shape[0] != co)
+    return NODE_ERROR("w_scale must be a constant f32 tensor of shape [%lld] (one per output channel)",
+                      (long long)co);
+  const float* sc = ws->data.data<float>();
+  for (int64_t i = 0; i < co; i++)
+    if (!(std::isfinite(sc[i]) && sc[i] > 0))
+      return NODE_ERROR("w_scale[%lld] = %g; weight scales must be positive and finite", (long long)i,
+                        static_cast<double>(sc[i]));
+  if (n.attrs.has("x_scale")) {
+    const double xs = n.attrs.get_float("x_scale", 0);
+    if (!(std::isfinite(xs) && xs > 1e-30 && xs < 1e30))
+      return NODE_ERROR("x_scale = %g; it must be positive and finite", xs);
+    const int64_t xz = n.attrs.get_int("x_zero", 0);
+    if (xz < 0 || xz > 255) return NODE_ERROR("x_zero = %lld is outside 0..255", (long long)xz);
+  } else if (n.attrs.has("x_zero")) {
+    return NODE_ERROR("x_zero without x_scale");
+  }
+  return Status();
+}
+
 Status infer_node(const Graph& g, const Node& n, std::vector<Shape>* out_shapes,
                   std::vector<DType>* out_dtypes) {
   out_shapes->clear();
@@ -198,6 +234,19 @@ Status infer_node(const Graph& g, const Node& n, std::vector<Shape>* out_shapes,
   }
   std::vector<Shape>* out = out_shapes;
   switch (n.op) {
+    case OpType::QCONV2D:
+    case OpType::QDEPTHWISE_CONV2D:
+    case OpType::QDENSE: {
+      // The f32 op's shapes and attributes, then the quantization parameters.
+      Node f = n;
+      f.op = n.op == OpType::QCONV2D ? OpType::CONV2D
+             : n.op == OpType::QDENSE ? OpType::DENSE
+                                      : OpType::DEPTHWISE_CONV2D;
+      if (n.inputs.size() != 4) return NODE_ERROR("expects 4 inputs (x, w, b or -1, w_scale), has %zu", n.inputs.size());
+      f.inputs.resize(3);
+      MORSEL_RETURN_IF_ERROR(infer_node(g, f, out_shapes, out_dtypes));
+      return check_quant_params(g, n);
+    }
     case OpType::CONV2D:
     case OpType::DEPTHWISE_CONV2D:
       MORSEL_RETURN_IF_ERROR(conv_like(g, n, out));

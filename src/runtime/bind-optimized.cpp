@@ -84,7 +84,7 @@ std::shared_ptr<PackedWeights> pack_depthwise(int64_t taps, int64_t C, const flo
 }
 
 bool is_pointwise(const Graph& g, const Node& n) {
-  if (n.op != OpType::CONV2D || n.attrs.get_int("groups", 1) != 1) return false;
+  if ((n.op != OpType::CONV2D && n.op != OpType::QCONV2D) || n.attrs.get_int("groups", 1) != 1) return false;
   if (!in_is_const(g, n, 1) || (n.inputs.size() > 2 && n.inputs[2] >= 0 && !in_is_const(g, n, 2)))
     return false;
   const Shape& xs = in_shape(g, n, 0);
@@ -144,7 +144,8 @@ std::vector<std::pair<int, int>> readers_of(const Graph& g, int v) {
 }
 
 bool fusable_depthwise(const Graph& g, const Node& dw) {
-  if (dw.op != OpType::DEPTHWISE_CONV2D || !in_is_const(g, dw, 1)) return false;
+  if ((dw.op != OpType::DEPTHWISE_CONV2D && dw.op != OpType::QDEPTHWISE_CONV2D) || !in_is_const(g, dw, 1))
+    return false;
   if (dw.inputs.size() > 2 && dw.inputs[2] >= 0 && !in_is_const(g, dw, 2)) return false;
   const Shape& xs = in_shape(g, dw, 0);
   const Shape& ws = in_shape(g, dw, 1);
@@ -171,6 +172,10 @@ std::vector<FusedBlock> find_fused_blocks(const Graph& g) {
     if (r.size() == 1 && r[0].first > b.dw && r[0].second == 0 &&
         is_pointwise(g, g.nodes[static_cast<size_t>(r[0].first)]))
       b.project = r[0].first;
+    // int8 blocks: a QConv2D expand with a QDepthwiseConv2D (bind_fused_block_q); no mixing.
+    const bool q = dw.op == OpType::QDEPTHWISE_CONV2D;
+    if (b.expand >= 0 && (g.nodes[static_cast<size_t>(b.expand)].op == OpType::QCONV2D) != q) b.expand = -1;
+    if (b.project >= 0 && (q || g.nodes[static_cast<size_t>(b.project)].op == OpType::QCONV2D)) b.project = -1;
     if (b.expand >= 0 || b.project >= 0) blocks.push_back(b);
   }
   return blocks;
@@ -180,6 +185,8 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
                                          const std::vector<float*>& b,
                                          const OptimizedBindContext& ctx,
                                          std::vector<std::shared_ptr<PackedWeights>>* packed) {
+  if (g.nodes[static_cast<size_t>(blk.dw)].op == OpType::QDEPTHWISE_CONV2D)
+    return bind_fused_block_q(g, blk, b, ctx, packed);
   OptimizedKernel out;
   const F32Kernels& k = *ctx.k;
   ThreadPool* pool = ctx.pool;
@@ -633,6 +640,10 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       out.name = kname(k, "clamp");
       return out;
     }
+    case OpType::QCONV2D:
+    case OpType::QDEPTHWISE_CONV2D:
+    case OpType::QDENSE:
+      return bind_quantized(g, n, b, ctx, packed);
     default:
       return out;
   }

@@ -227,6 +227,10 @@ Result<KernelFn> bind_reference(const Graph& g, const Node& n, const std::vector
       const float* x = in_ptr(n, b, 0);
       return KernelFn([=] { ref::softmax(outer, mid, inner, x, y); });
     }
+    case OpType::QCONV2D:
+    case OpType::QDEPTHWISE_CONV2D:
+    case OpType::QDENSE:
+      return bind_quantized_reference(g, n, b);
   }
   return MORSEL_ERROR(UNSUPPORTED, "node '%s': no kernel for op %s", n.name.c_str(), op_name(n.op));
 }

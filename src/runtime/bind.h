@@ -53,6 +53,13 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
                                        const OptimizedBindContext& ctx,
                                        std::shared_ptr<PackedWeights>* packed);
 
+// The int8 nodes (QConv2D, QDepthwiseConv2D, QDense; runtime/bind-quant.cpp): reference kernels,
+// and the qs8 GEMM kernels (empty fn where there is none). The i8 weights are read from the graph.
+Result<KernelFn> bind_quantized_reference(const Graph& g, const Node& n, const std::vector<float*>& ptrs);
+Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std::vector<float*>& ptrs,
+                                       const OptimizedBindContext& ctx,
+                                       std::shared_ptr<PackedWeights>* packed);
+
 // A depthwise block that runs as one kernel: [pointwise expand] -> depthwise -> [pointwise
 // project] (MobileNet's inverted residual). The kernel walks the depthwise output rows; expanded
 // rows are computed into a small per-thread ring and each depthwise output row is projected at
@@ -65,6 +72,11 @@ struct FusedBlock {
   int last() const { return project >= 0 ? project : dw; }
 };
 std::vector<FusedBlock> find_fused_blocks(const Graph& g);
+// The int8 form (runtime/bind-quant.cpp): QConv2D expand + QDepthwiseConv2D, no projection.
+Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& block,
+                                           const std::vector<float*>& ptrs,
+                                           const OptimizedBindContext& ctx,
+                                           std::vector<std::shared_ptr<PackedWeights>>* packed);
 // Binds the block (run at node first()); the block's other nodes then run nothing, and the
 // intermediate values need no storage.
 Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& block,

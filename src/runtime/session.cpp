@@ -44,19 +44,27 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Graph> gr
   MORSEL_RETURN_IF_ERROR(s->graph_.infer_shapes());
   if (!options.reference_kernels) {
     Isa isa = isa_default();
-    if (options.isa >= 0 && options.isa < static_cast<int>(isa_supported()) + 1 &&
-        options.isa <= static_cast<int>(Isa::AVX512))
+    if (options.isa >= 0 && options.isa <= static_cast<int>(Isa::WASM_SIMD128) &&
+        isa_available(static_cast<Isa>(options.isa)))
       isa = static_cast<Isa>(options.isa);
     else if (options.isa >= 0)
       return MORSEL_ERROR(UNSUPPORTED, "this CPU does not support the requested kernels");
     s->kernels_ = &kernels::f32_kernels(isa);
   }
   const int threads = options.threads > 0 ? options.threads : physical_cores();
-  s->pool_ = std::make_unique<ThreadPool>(s->kernels_ ? threads : 1);
+  s->pool_ = options.pool && s->kernels_ ? options.pool
+                                          : std::make_shared<ThreadPool>(s->kernels_ ? threads : 1);
   // Constants as f32 once (f32 constants are shared with the model, not copied).
+  // The i8 weights of int8 nodes stay i8 (their kernels read the graph's tensor).
+  std::vector<bool> int8_weight(s->graph_.values.size(), false);
+  for (const Node& n : s->graph_.nodes)
+    if ((n.op == OpType::QCONV2D || n.op == OpType::QDEPTHWISE_CONV2D || n.op == OpType::QDENSE) &&
+        n.inputs.size() > 1 && n.inputs[1] >= 0)
+      int8_weight[static_cast<size_t>(n.inputs[1])] = true;
   s->const_f32_.resize(s->graph_.values.size());
   for (size_t i = 0; i < s->graph_.values.size(); i++)
-    if (s->graph_.values[i].is_const()) s->const_f32_[i] = tensor_to_f32(s->graph_.values[i].data);
+    if (s->graph_.values[i].is_const() && !int8_weight[i])
+      s->const_f32_[i] = tensor_to_f32(s->graph_.values[i].data);
   s->packed_.assign(s->graph_.nodes.size(), nullptr);
   return s;
 }

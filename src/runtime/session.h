@@ -27,6 +27,10 @@ struct SessionOptions {
   // Fused depthwise blocks (see FusedBlock in runtime/bind.h): 0 none, 1 expand + depthwise,
   // 2 also the projection. MORSEL_FUSE in the environment overrides it (diagnostics).
   int fusion = 1;
+  // A pool shared by sessions that never run at the same time (the browser engine: one wasm
+  // module's models take turns on its one set of workers); its size replaces `threads`.
+  // Null: the session starts its own pool of `threads`.
+  std::shared_ptr<ThreadPool> pool;
 };
 
 struct OpProfile {
@@ -81,7 +85,7 @@ class Session {
   Graph graph_;  // copy with concrete shapes; constants share storage with source_
   SessionOptions options_;
   int64_t batch_ = -1;
-  std::unique_ptr<ThreadPool> pool_;
+  std::shared_ptr<ThreadPool> pool_;
   const kernels::F32Kernels* kernels_ = nullptr;  // null: reference kernels only
   std::vector<Tensor> const_f32_;    // constants as f32 (shared with the model when f32)
   std::vector<Tensor> io_buffers_;   // graph inputs and outputs

@@ -51,7 +51,11 @@ TEST(MemoryPlan, ChainReusesMemory) {
 TEST(ThreadPool, EveryTaskRunsOnce) {
   for (int threads : {1, 2, 3, 8}) {
     ThreadPool pool(threads);
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+    EXPECT_EQ(pool.threads(), 1);  // a wasm build without pthreads runs on the caller
+#else
     EXPECT_EQ(pool.threads(), threads);
+#endif
     for (int64_t tasks : {0, 1, 2, 7, 1000}) {
       std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks));
       std::atomic<int> bad_tid{0};

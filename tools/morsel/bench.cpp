@@ -113,7 +113,7 @@ int run_bench(const BenchArgs& a) {
   } else if (a.kernels != "auto") {
     Isa isa;
     if (!isa_from_name(a.kernels.c_str(), &isa)) return fail("--kernels: auto, ref, generic, avx2 or avx512");
-    if (static_cast<int>(isa) > static_cast<int>(isa_supported()))
+    if (!isa_available(isa))
       return fail(std::string("this CPU cannot run the ") + a.kernels + " kernels");
     so.isa = static_cast<int>(isa);
   }

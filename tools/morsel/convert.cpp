@@ -9,6 +9,7 @@
 #include "format/writer.h"
 #include "graph/passes/passes.h"
 #include "importers/import-source.h"
+#include "quantize-cli.h"
 
 namespace morsel::cli {
 
@@ -20,6 +21,7 @@ struct ConvertArgs {
   float crop_fraction = 0.875f;
   std::vector<float> mean, std;
   bool no_optimize = false;
+  QuantizeArgs quantize;
 };
 
 std::string dir_of(const std::string& path) {
@@ -117,7 +119,22 @@ Status apply_preprocess_args(const ConvertArgs& a, const Shape& input_shape, Pre
 
 int run_convert(const ConvertArgs& a) {
   const std::string& in = a.input;
-  if (ends_with(in, ".morsel")) return fail(in + " is already a .morsel file");
+  if (ends_with(in, ".morsel")) {  // re-quantize a .morsel model; everything else is kept
+    if (a.quantize.mode.empty() || a.quantize.mode == "none")
+      return fail(in + " is already a .morsel file (pass --quantize to quantize it)");
+    auto m = model_load_file(in);
+    if (!m.ok()) return fail(m.status().with_context(in));
+    Model model = std::move(m.value());
+    std::vector<std::string> notes;
+    if (Status st = apply_quantization(a.quantize, &model, &notes); !st.ok()) return fail(st.with_context(in));
+    std::string out = a.output.empty() ? base_name(in).substr(0, base_name(in).size() - 7) + "-" + a.quantize.mode + ".morsel" : a.output;
+    if (Status st = model_save_file(model, out); !st.ok()) return fail(st);
+    struct stat st;
+    std::printf("%s -> %s (%.2f MB, quantization %s)\n", in.c_str(), out.c_str(),
+                stat(out.c_str(), &st) == 0 ? st.st_size / 1e6 : -1.0, model.meta.provenance.quantization.c_str());
+    for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
+    return 0;
+  }
   auto imp = import_source(in);  // .onnx, .h5 or TF.js, by the file name
   if (!imp.ok()) return fail(imp.status().with_context(in));
   tfjs::ImportResult& r = imp.value();
@@ -169,6 +186,7 @@ int run_convert(const ConvertArgs& a) {
     return fail(str_printf("%zu labels in %s but the model has %lld outputs",
                            model.meta.labels.size(), labels_path.c_str(), (long long)out_shape[1]));
 
+  if (Status st = apply_quantization(a.quantize, &model, &notes); !st.ok()) return fail(st.with_context(in));
   std::string out = a.output;
   if (out.empty()) out = base_name(dir_of(in)) + ".morsel";
   if (Status st = model_save_file(model, out); !st.ok()) return fail(st);
@@ -208,6 +226,7 @@ void register_convert(CLI::App& app, Action* run) {
                 "unit [0,1] (default), symmetric [-1,1], imagenet (mean/std), raw [0,255]");
   c->add_option("--mean", args->mean, "per-channel mean in 0..255 units (1 or 3 values)")->delimiter(',');
   c->add_option("--std", args->std, "per-channel std in 0..255 units (1 or 3 values)")->delimiter(',');
+  add_quantize_options(c, &args->quantize);
   c->callback([args, run] { *run = [args] { return run_convert(*args); }; });
 }
 

@@ -24,8 +24,8 @@ namespace {
 struct EvalArgs {
   std::string model, data, format = "auto", split = "test", labels, confusion_image;
   std::vector<std::string> compare;
-  int top_k = 5, threads = 0, max_per_class = 0, latency_runs = 30;
-  bool json = false, quiet = false;
+  int top_k = 5, threads = 0, min_per_class = 1, max_per_class = 0, latency_runs = 30;
+  bool json = false, quiet = false, dedup = false;
 };
 
 double now_ms() {
@@ -81,6 +81,8 @@ int run_eval(const EvalArgs& a) {
   dopt.split = a.split;
   dopt.labels_file = a.labels;
   dopt.max_per_class = a.max_per_class;
+  dopt.min_per_class = a.min_per_class;
+  dopt.dedup = a.dedup;
   auto ds = train::load_dataset(a.data, dopt);
   if (!ds.ok()) return fail(ds.status());
   const train::Dataset& data = *ds;
@@ -243,6 +245,8 @@ void register_eval(CLI::App& app, Action* run) {
   c->add_option("--format", a->format, "dataset layout: auto, folder, food101, idx");
   c->add_option("--split", a->split, "Food-101 / IDX split: test (default) or train");
   c->add_option("--labels", a->labels, "class names, one per line (names IDX classes)");
+  c->add_flag("--dedup", a->dedup, "drop images whose bytes repeat an earlier image's");
+  c->add_option("--min-per-class", a->min_per_class, "drop classes with fewer images (after --dedup)");
   c->add_option("--max-per-class", a->max_per_class, "at most this many images per class");
   c->add_option("--top-k", a->top_k, "k for top-k accuracy (default 5)");
   c->add_option("--threads", a->threads, "threads (default: physical cores)");

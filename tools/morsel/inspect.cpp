@@ -2,6 +2,7 @@
 // preprocessing, labels, op counts, parameters; --nodes lists every node; --json for tools.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -135,6 +136,9 @@ int run_inspect(const InspectArgs& a) {
         nlohmann::json nj = {{"name", n.name}, {"op", op_name(n.op)}};
         for (int id : n.inputs) nj["inputs"].push_back(id < 0 ? "" : g.values[static_cast<size_t>(id)].name);
         nj["shape"] = g.values[static_cast<size_t>(n.outputs[0])].shape;
+        if (n.inputs.size() > 1 && n.inputs[1] >= 0)
+          nj["weights_dtype"] = dtype_name(g.values[static_cast<size_t>(n.inputs[1])].dtype);
+        if (n.attrs.has("q_error")) nj["q_error"] = n.attrs.get_float("q_error", 0);
         j["nodes"].push_back(nj);
       }
     }
@@ -184,6 +188,28 @@ int run_inspect(const InspectArgs& a) {
     std::printf("\n  passes      ");
     for (const auto& ps : pass_stats) std::printf(" %s %d", ps.pass.c_str(), ps.rewrites);
     std::printf("  (what `convert` runs)\n");
+  }
+  // Quantized models: which layers are int8 and the error measured when they were quantized.
+  {
+    int q8 = 0, kept = 0;
+    double worst = -1;
+    std::string kept_names;
+    for (const Node& n : g.nodes) {
+      const bool q = n.op == OpType::QCONV2D || n.op == OpType::QDEPTHWISE_CONV2D || n.op == OpType::QDENSE;
+      if (q) {
+        q8++;
+        worst = std::max(worst, n.attrs.get_float("q_error", -1));
+      } else if (n.attrs.has("q_error")) {
+        kept++;
+        kept_names += str_printf(" %s (%.3f)", n.name.c_str(), n.attrs.get_float("q_error", 0));
+      }
+    }
+    if (q8 || kept) {
+      std::printf("  int8 layers  %d int8, %d kept f32%s", q8, kept, kept ? ":" : "");
+      std::printf("%s", kept_names.c_str());
+      if (worst >= 0) std::printf("; largest int8 layer error %.4f (q_error in --nodes)", worst);
+      std::printf("\n");
+    }
   }
   if (arena >= 0)
     std::printf("  memory       arena %.2f MB at batch 1 (%.2f MB without sharing), packed weights %.2f MB\n",

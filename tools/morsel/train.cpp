@@ -42,25 +42,13 @@ std::string join_ints(const std::vector<int>& v) {
   return s.empty() ? "none" : s;
 }
 
-// Features of the plain view only (for validation and test sets).
-train::Features plain_rows(const train::Features& f, const std::vector<char>& keep_sample) {
+// The rows of `keep_sample` samples: every view, or the plain view only (validation, test).
+train::Features select_rows(const train::Features& f, const std::vector<char>& keep_sample,
+                            bool plain_only) {
   train::Features out;
   out.dim = f.dim;
   for (size_t r = 0; r < f.rows(); r++) {
-    if (f.view[r] != 0 || !keep_sample[f.sample[r]]) continue;
-    out.data.insert(out.data.end(), f.row(r), f.row(r) + f.dim);
-    out.sample.push_back(f.sample[r]);
-    out.view.push_back(0);
-    out.label.push_back(f.label[r]);
-  }
-  return out;
-}
-
-train::Features all_rows(const train::Features& f, const std::vector<char>& keep_sample) {
-  train::Features out;
-  out.dim = f.dim;
-  for (size_t r = 0; r < f.rows(); r++) {
-    if (!keep_sample[f.sample[r]]) continue;
+    if ((plain_only && f.view[r] != 0) || !keep_sample[f.sample[r]]) continue;
     out.data.insert(out.data.end(), f.row(r), f.row(r) + f.dim);
     out.sample.push_back(f.sample[r]);
     out.view.push_back(f.view[r]);
@@ -170,7 +158,7 @@ int run_train(TrainArgs& a) {
     std::vector<char> tr_mask(data.samples.size(), 0), va_mask(data.samples.size(), 0);
     for (size_t i : tr) tr_mask[pool_idx[i]] = 1;
     for (size_t i : va) va_mask[pool_idx[i]] = 1;
-    train::Features ftr = all_rows(*feats, tr_mask), fva = plain_rows(*feats, va_mask);
+    train::Features ftr = select_rows(*feats, tr_mask, false), fva = select_rows(*feats, va_mask, true);
     train::TrainConfig tc = a.tc;
     tc.seed = seed;
     return train::train_head(ftr, fva.rows() ? &fva : nullptr, classes, a.head, tc, rep,
@@ -191,7 +179,7 @@ int run_train(TrainArgs& a) {
       train::TrainReport rep;
       auto head = fit(train_mask, a.seed + static_cast<uint64_t>(f), &rep, false);
       if (!head.ok()) return fail(head.status());
-      train::Metrics m = head_metrics(*head, plain_rows(*feats, test_mask), a.top_k, threads);
+      train::Metrics m = head_metrics(*head, select_rows(*feats, test_mask, true), a.top_k, threads);
       top1.push_back(m.top1());
       topk.push_back(m.topk());
       std::fprintf(stderr, "fold %d/%d  test %lld images  top-1 %.4f  top-%d %.4f  (best epoch %d, %.1f s)\n",

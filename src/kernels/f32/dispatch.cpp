@@ -11,11 +11,17 @@ namespace generic { const F32Kernels& table(); }
 namespace avx2 { const F32Kernels& table(); }
 namespace avx512 { const F32Kernels& table(); }
 #endif
+#if defined(MORSEL_HAVE_WASMSIMD_KERNELS)
+namespace wasmsimd { const F32Kernels& table(); }
+#endif
 
 const F32Kernels& f32_kernels(Isa isa) {
 #if defined(MORSEL_HAVE_X86_KERNELS)
   if (isa == Isa::AVX512) return avx512::table();
   if (isa == Isa::AVX2) return avx2::table();
+#endif
+#if defined(MORSEL_HAVE_WASMSIMD_KERNELS)
+  if (isa == Isa::WASM_SIMD128) return wasmsimd::table();
 #endif
   (void)isa;
   return generic::table();

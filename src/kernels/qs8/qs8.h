@@ -1,0 +1,55 @@
+// Optimized int8 GEMM kernels for QConv2D / QDense: u8 (or zero-point-free i16) activations times
+// per-output-channel i8 weights, int32 sums, dequantized to f32 with bias and the fused clamp in
+// the epilogue (kernels/ref/qref.h defines the arithmetic; results equal the reference exactly).
+// One file per ISA: qs8-scalar.cpp, qs8-avx2.cpp, qs8-avx512vnni.cpp; dispatch.cpp picks one table
+// per session from CPU features. A new ISA is a file with a table and one line in dispatch.cpp.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu.h"
+
+namespace morsel::kernels {
+
+// C[m, n] = clamp(float(sum_k (A[m,k] - zero) * B[k,n]) * (x_scale * w_scale[n]) + bias[n], lo, hi)
+struct Qs8GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const void* a = nullptr;  // quantized rows (quantize_rows' format), lda bytes apart
+  int64_t lda = 0;
+  const void* b = nullptr;      // pack_b's output
+  const int32_t* colsum = nullptr;  // sum_k B[k, n], padded to panels * nr
+  const float* w_scale = nullptr;   // padded (zeros)
+  const float* bias = nullptr;      // padded (zeros when the op has none)
+  float x_scale = 1.f;
+  int32_t x_zero = 0;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+};
+
+struct Qs8Kernels {
+  const char* name;  // "scalar", "avx2", "avx512vnni"
+  int mr, nr;        // register tile; B is packed in panels of nr columns
+  int kr;            // K is padded to a multiple of kr
+  int a_bytes;       // bytes per quantized A element
+  // Quantizes rows [0, rows) of x (k floats each, ldx floats apart) into A rows (lda bytes apart)
+  // of kpad = round_up(k, kr) elements; the padding elements contribute nothing.
+  void (*quantize_rows)(const float* x, int64_t rows, int64_t k, int64_t ldx, float inv_scale,
+                        int32_t zero, void* a, int64_t lda);
+  // Bytes of packed B for [k, n] weights, and the packing (w row-major [k, n]).
+  int64_t (*packed_bytes)(int64_t k, int64_t n);
+  void (*pack_b)(int64_t k, int64_t n, const int8_t* w, void* out);
+  // Rows [m0, m1) of C, column panels [p0, p1). A may be read up to row round_up(m1, mr) (the
+  // caller allocates those rows; their contents do not matter); C is written for rows < m1 only.
+  void (*gemm)(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+};
+
+inline int64_t qs8_round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// The table for `isa` on this CPU: avx512vnni when isa is AVX512 and the CPU has AVX512-VNNI,
+// else avx2 when isa >= AVX2, else scalar.
+const Qs8Kernels& qs8_kernels(Isa isa);
+// All tables this CPU can run (for tests and benchmarks), scalar first.
+int qs8_available(const Qs8Kernels** out, int max);
+
+}  // namespace morsel::kernels

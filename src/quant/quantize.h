@@ -1,0 +1,54 @@
+// Model quantization (part of morsel_convert): fp16 weight storage, and int8 with per-output-
+// channel weights and per-tensor activations, either calibrated on sample inputs (static) or
+// measured on every run (dynamic). The int8 graph form (QConv2D, QDepthwiseConv2D, QDense) is
+// described in src/graph/ops.inc and docs/model-format.md; the runtime side is
+// runtime/bind-quant.cpp and kernels/qs8/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+
+namespace morsel::quant {
+
+// Every f32 constant becomes IEEE fp16 (tensors with values beyond the fp16 range stay f32).
+// Returns how many tensors were converted. Sessions compute in f32 (converted once at create).
+int quantize_fp16(Graph& g);
+
+enum class CalibrationMethod { MINMAX, PERCENTILE, MSE };
+bool calibration_method_from_name(const std::string& s, CalibrationMethod* out);
+
+struct Int8Options {
+  // No calibration: every int8 node measures its input range on each run.
+  bool dynamic = false;
+  CalibrationMethod method = CalibrationMethod::PERCENTILE;
+  double percentile = 99.99;  // PERCENTILE: the range keeps this share of the values (each side)
+  // Layers whose relative output error on the calibration inputs (see LayerReport) exceeds this
+  // stay f32. <= 0 keeps every layer int8.
+  double max_layer_error = 0.05;
+  // Depthwise convs too (QDepthwiseConv2D); off keeps them f32.
+  bool depthwise = true;
+  // Inputs for calibration and the error check, each [1, ...] f32 like the graph input.
+  std::vector<Tensor> calibration;
+  int error_samples = 8;  // inputs used for the per-layer error (the first ones)
+  int threads = 0;
+};
+
+struct LayerReport {
+  std::string node;
+  std::string op;        // the f32 op
+  bool int8 = false;     // false: kept f32 (error above the limit)
+  double error = -1;     // ||y_int8 - y_f32|| / ||y_f32|| with the f32 input; -1 if not measured
+  float x_scale = 0;
+  int x_zero = 0;
+};
+
+// Rewrites conv / dense nodes with constant weights into their int8 forms. Each node's error
+// is measured alone (f32 input in, compare with the f32 output), and recorded in the node's
+// "q_error" attribute (kept f32 nodes get it too). Static mode needs options.calibration.
+Result<std::vector<LayerReport>> quantize_int8(Graph& g, const Int8Options& options);
+
+}  // namespace morsel::quant

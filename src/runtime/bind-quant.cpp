@@ -1,0 +1,395 @@
+// Binding of the int8 nodes (QConv2D, QDepthwiseConv2D, QDense): the reference kernels of
+// kernels/ref/qref.h, and the qs8 GEMM (kernels/qs8/) for QConv2D with one group and QDense.
+// The quantized-input matrix lives in the session's shared scratch; weights are packed once.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/qs8/qs8.h"
+#include "kernels/ref/qref.h"
+#include "runtime/bind.h"
+
+namespace morsel {
+
+namespace {
+
+const float* in_ptr(const Node& n, const std::vector<float*>& b, size_t i) {
+  if (i >= n.inputs.size() || n.inputs[i] < 0) return nullptr;
+  return b[static_cast<size_t>(n.inputs[i])];
+}
+const Value& in_value(const Graph& g, const Node& n, size_t i) {
+  return g.values[static_cast<size_t>(n.inputs[i])];
+}
+
+ref::QuantInput quant_input_of(const Node& n) {
+  ref::QuantInput q;
+  if (n.attrs.has("x_scale")) {
+    q.scale = static_cast<float>(n.attrs.get_float("x_scale", 1));
+    q.zero = static_cast<int32_t>(n.attrs.get_int("x_zero", 0));
+  } else {
+    q.dynamic = true;
+  }
+  return q;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct Chunks {
+  int64_t total = 0, size = 1, count = 1;
+  Chunks(int64_t t, int64_t parts, int64_t min_size, int64_t align = 1) : total(t) {
+    parts = std::max<int64_t>(1, std::min(parts, ceil_div(t, std::max<int64_t>(1, min_size))));
+    size = ceil_div(ceil_div(t, parts), align) * align;
+    count = ceil_div(t, size);
+  }
+  int64_t begin(int64_t i) const { return i * size; }
+  int64_t end(int64_t i) const { return std::min(total, (i + 1) * size); }
+};
+
+// Packed weights, and after them in `bias`: bias | w_scale | colsum (int32 bits), each padded.
+std::shared_ptr<PackedWeights> pack_qs8(const kernels::Qs8Kernels& qk, int64_t K, int64_t N,
+                                        const int8_t* w, const float* bias, const float* w_scale,
+                                        std::shared_ptr<PackedWeights>* slot) {
+  const std::string layout = std::string("qs8-") + qk.name;
+  if (*slot && (*slot)->layout == layout) return *slot;
+  auto p = std::make_shared<PackedWeights>();
+  p->layout = layout;
+  p->data.assign(static_cast<size_t>(ceil_div(qk.packed_bytes(K, N), 4)), 0.f);
+  qk.pack_b(K, N, w, p->data.data());
+  const int64_t np = kernels::qs8_round_up(N, qk.nr);
+  p->bias.assign(static_cast<size_t>(3 * np), 0.f);
+  if (bias) std::copy(bias, bias + N, p->bias.begin());
+  std::copy(w_scale, w_scale + N, p->bias.begin() + np);
+  for (int64_t j = 0; j < N; j++) {
+    int32_t s = 0;
+    for (int64_t i = 0; i < K; i++) s += w[i * N + j];
+    std::memcpy(&p->bias[static_cast<size_t>(2 * np + j)], &s, 4);
+  }
+  *slot = p;
+  return p;
+}
+
+// Dequantized f32 copies of a node's weights (w * w_scale[co]).
+std::vector<float> dequantized_weights(const Graph& g, const Node& n, const std::vector<float*>& b) {
+  const Value& wv = in_value(g, n, 1);
+  const float* ws = in_ptr(n, b, 3);
+  const int64_t co = n.op == OpType::QDEPTHWISE_CONV2D ? wv.shape[2] * wv.shape[3] : wv.shape.back();
+  const int8_t* w = wv.data.data<int8_t>();
+  std::vector<float> wf(static_cast<size_t>(wv.data.numel()));
+  for (size_t i = 0; i < wf.size(); i++) wf[i] = static_cast<float>(w[i]) * ws[static_cast<int64_t>(i) % co];
+  return wf;
+}
+
+// The f32 node with weights w * w_scale[co] (packed by the f32 binding, so the f32 copy is
+// only needed while binding).
+Result<OptimizedKernel> bind_dequantized(const Graph& g, const Node& n, const std::vector<float*>& b,
+                                         const OptimizedBindContext& ctx,
+                                         std::shared_ptr<PackedWeights>* packed) {
+  std::vector<float> wf = dequantized_weights(g, n, b);
+  std::vector<float*> b2 = b;
+  b2[static_cast<size_t>(n.inputs[1])] = wf.data();
+  Node f = n;
+  f.op = n.op == OpType::QCONV2D ? OpType::CONV2D
+         : n.op == OpType::QDENSE ? OpType::DENSE
+                                  : OpType::DEPTHWISE_CONV2D;
+  f.inputs.resize(3);
+  for (const char* key : {"x_scale", "x_zero", "q_error"}) f.attrs.erase(key);
+  MORSEL_ASSIGN_OR_RETURN(OptimizedKernel out, bind_optimized(g, f, b2, ctx, packed));
+  if (out.fn) out.name += "(dequantized)";
+  return out;
+}
+
+}  // namespace
+
+Result<KernelFn> bind_quantized_reference(const Graph& g, const Node& n, const std::vector<float*>& b) {
+  const Shape& ys = g.values[static_cast<size_t>(n.outputs[0])].shape;
+  float* y = b[static_cast<size_t>(n.outputs[0])];
+  const float* x = in_ptr(n, b, 0);
+  const int8_t* w = in_value(g, n, 1).data.data<int8_t>();
+  const float* bias = in_ptr(n, b, 2);
+  const float* ws = in_ptr(n, b, 3);
+  const ref::QuantInput q = quant_input_of(n);
+  const ref::Activation act = activation_of(n.attrs);
+  if (n.op == OpType::QDENSE) {
+    const Shape& wsh = in_value(g, n, 1).shape;
+    const int64_t k = wsh[0], m = wsh[1], rows = shape_numel(ys) / m;
+    return KernelFn([=] { ref::qdense(rows, k, m, x, w, bias, ws, q, act, y); });
+  }
+  const Shape& xs = in_value(g, n, 0).shape;
+  const Shape& wsh = in_value(g, n, 1).shape;
+  Window2D win;
+  MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], wsh[0], wsh[1], &win));
+  if (n.op == OpType::QCONV2D) {
+    ref::Conv2DParams p{xs[0], xs[1], xs[2], xs[3], wsh[0], wsh[1], wsh[3], n.attrs.get_int("groups", 1),
+                        win.sh, win.sw, win.dh, win.dw, win.pad_top, win.pad_left, win.oh, win.ow, act};
+    return KernelFn([=] { ref::qconv2d(p, x, w, bias, ws, q, y); });
+  }
+  ref::DepthwiseConv2DParams p{xs[0], xs[1], xs[2], xs[3], wsh[0], wsh[1], wsh[3], win.sh, win.sw,
+                               win.dh, win.dw, win.pad_top, win.pad_left, win.oh, win.ow, act};
+  return KernelFn([=] { ref::qdepthwise_conv2d(p, x, w, bias, ws, q, y); });
+}
+
+Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std::vector<float*>& b,
+                                       const OptimizedBindContext& ctx,
+                                       std::shared_ptr<PackedWeights>* packed) {
+  OptimizedKernel out;
+  if (!ctx.k || !ctx.pool) return out;
+  const kernels::Qs8Kernels& qk = kernels::qs8_kernels(ctx.k->isa);
+  // Without an int8 kernel that beats f32 (the portable one is ~2x slower than the f32 kernels
+  // on MobileNetV2, docs/benchmarks.md), and for depthwise convs, the node runs the f32 kernel
+  // on its dequantized weights: the same weights, the input left unrounded.
+  if (qk.mr == 1 || n.op == OpType::QDEPTHWISE_CONV2D ||
+      (n.op == OpType::QCONV2D && n.attrs.get_int("groups", 1) != 1))
+    return bind_dequantized(g, n, b, ctx, packed);
+  ThreadPool* pool = ctx.pool;
+  const int threads = pool->threads();
+  const Value& wv = in_value(g, n, 1);
+  const Shape& xs = in_value(g, n, 0).shape;
+  const Shape& ys = g.values[static_cast<size_t>(n.outputs[0])].shape;
+  int64_t M, K, N;
+  bool direct = true;  // A is x itself (dense, pointwise conv)
+  kernels::Im2ColArgs ia;
+  if (n.op == OpType::QDENSE) {
+    K = wv.shape[0];
+    N = wv.shape[1];
+    M = shape_numel(ys) / N;
+  } else {
+    Window2D win;
+    MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], wv.shape[0], wv.shape[1], &win));
+    K = wv.shape[0] * wv.shape[1] * wv.shape[2];
+    N = wv.shape[3];
+    M = xs[0] * win.oh * win.ow;
+    direct = wv.shape[0] == 1 && wv.shape[1] == 1 && win.sh == 1 && win.sw == 1 && win.pad_top == 0 &&
+             win.pad_left == 0 && win.oh == xs[1] && win.ow == xs[2];
+    ia = kernels::Im2ColArgs{xs[0], xs[1], xs[2], xs[3], wv.shape[0], wv.shape[1], win.sh, win.sw,
+                             win.dh, win.dw, win.pad_top, win.pad_left, win.oh, win.ow};
+  }
+  if (K > 65536) return out;  // int32 sums could overflow: the reference (and the quantizer) decide
+  auto pw = pack_qs8(qk, K, N, wv.data.data<int8_t>(), in_ptr(n, b, 2), in_ptr(n, b, 3), packed);
+  const int64_t np = kernels::qs8_round_up(N, qk.nr);
+  const ref::Activation act = activation_of(n.attrs);
+  const ref::QuantInput q0 = quant_input_of(n);
+  const float* x = in_ptr(n, b, 0);
+  const int64_t in_numel = shape_numel(xs);
+  const int64_t kpad = kernels::qs8_round_up(K, qk.kr);
+  const int64_t lda = kernels::qs8_round_up(kpad * qk.a_bytes, 16);
+  const int64_t m_alloc = kernels::qs8_round_up(M, qk.mr);
+  out.shared_scratch_floats = ceil_div(m_alloc * lda, 4);
+  constexpr int64_t kIm2colRows = 64;
+  if (!direct) out.scratch_floats = kIm2colRows * K;
+
+  kernels::Qs8GemmArgs ga;
+  ga.m = M;
+  ga.n = N;
+  ga.k = K;
+  ga.lda = lda;
+  ga.b = pw->data.data();
+  ga.bias = pw->bias.data();
+  ga.w_scale = pw->bias.data() + np;
+  ga.colsum = reinterpret_cast<const int32_t*>(pw->bias.data() + 2 * np);
+  ga.c = b[static_cast<size_t>(n.outputs[0])];
+  ga.ldc = N;
+  ga.lo = act.min;
+  ga.hi = act.max;
+
+  const int64_t panels = np / qk.nr;
+  Chunks qrows(M, threads > 1 ? 2 * threads : 1, 16);
+  // GEMM tasks: row chunks, and column groups only when there are too few row tiles for the
+  // threads (the register tile spans 4 panels, so groups are multiples of 4 panels if possible).
+  const int64_t want = threads > 1 ? 4 * threads : 1;
+  const int64_t row_tiles = ceil_div(M, qk.mr);
+  int64_t col_parts = 1;
+  if (row_tiles < 2 * want) col_parts = std::min(panels, ceil_div(want, row_tiles));
+  Chunks cols(panels, col_parts, 1, panels >= 4 * col_parts ? 4 : 1);
+  Chunks mm_rows_final(M, std::max<int64_t>(1, ceil_div(want, cols.count)), qk.mr, qk.mr);
+  Chunks reduce(in_numel, threads > 1 ? 2 * threads : 1, 65536);
+  float* const* shared = ctx.shared_scratch;
+  float* const* scratch = ctx.scratch;
+  const kernels::Qs8Kernels* qkp = &qk;
+  out.fn = [=] {
+    ref::QuantInput q = q0;
+    if (q.dynamic) {
+      std::vector<float> lo(static_cast<size_t>(reduce.count)), hi(static_cast<size_t>(reduce.count));
+      pool->parallel_for(reduce.count, [&](int64_t t, int) {
+        ref::min_max(reduce.end(t) - reduce.begin(t), x + reduce.begin(t), &lo[static_cast<size_t>(t)],
+                     &hi[static_cast<size_t>(t)]);
+      });
+      float l = 0, h = 0;
+      for (size_t i = 0; i < lo.size(); i++) l = std::min(l, lo[i]), h = std::max(h, hi[i]);
+      q = ref::quant_params_from_range(l, h);
+    }
+    const float inv = 1.0f / q.scale;
+    uint8_t* a = reinterpret_cast<uint8_t*>(*shared);
+    auto quantize = [&](int64_t m0, int64_t m1, int tid) {
+      if (direct) {
+        qkp->quantize_rows(x + m0 * K, m1 - m0, K, K, inv, q.zero, a + m0 * lda, lda);
+        return;
+      }
+      float* buf = scratch[tid];
+      for (int64_t r = m0; r < m1; r += kIm2colRows) {
+        const int64_t r1 = std::min(m1, r + kIm2colRows);
+        kernels::im2col(ia, x, r, r1, buf);
+        qkp->quantize_rows(buf, r1 - r, K, K, inv, q.zero, a + r * lda, lda);
+      }
+    };
+    kernels::Qs8GemmArgs g2 = ga;
+    g2.a = a;
+    g2.x_scale = q.scale;
+    g2.x_zero = q.zero;
+    if (cols.count == 1) {  // each task quantizes its own rows, then multiplies them
+      pool->parallel_for(mm_rows_final.count, [&](int64_t t, int tid) {
+        const int64_t m0 = mm_rows_final.begin(t), m1 = mm_rows_final.end(t);
+        quantize(m0, m1, tid);
+        qkp->gemm(g2, m0, m1, 0, panels);
+      });
+      return;
+    }
+    pool->parallel_for(qrows.count, [&](int64_t t, int tid) { quantize(qrows.begin(t), qrows.end(t), tid); });
+    pool->parallel_for(mm_rows_final.count * cols.count, [&](int64_t t, int) {
+      const int64_t r = t / cols.count, c = t % cols.count;
+      qkp->gemm(g2, mm_rows_final.begin(r), mm_rows_final.end(r), cols.begin(c), cols.end(c));
+    });
+    (void)pw;
+  };
+  out.name = std::string("qs8-") + (direct ? "gemm" : "im2col-gemm") + "-" + qk.name;
+  return out;
+}
+
+Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& blk,
+                                           const std::vector<float*>& b,
+                                           const OptimizedBindContext& ctx,
+                                           std::vector<std::shared_ptr<PackedWeights>>* packed) {
+  const Node& dw = g.nodes[static_cast<size_t>(blk.dw)];
+  const kernels::Qs8Kernels& qk = kernels::qs8_kernels(ctx.k->isa);
+  if (blk.expand < 0 || blk.project >= 0)
+    return MORSEL_ERROR(INTERNAL, "node '%s': int8 blocks are expand + depthwise", dw.name.c_str());
+  const Node& ex = g.nodes[static_cast<size_t>(blk.expand)];
+  // Depthwise weights: dequantized, as the unfused depthwise runs.
+  std::vector<float> dwf = dequantized_weights(g, dw, b);
+  std::vector<float*> b2 = b;
+  b2[static_cast<size_t>(dw.inputs[1])] = dwf.data();
+  if (qk.mr == 1) {  // no int8 GEMM faster than f32 here: the f32 block on dequantized weights
+    std::vector<float> exf = dequantized_weights(g, ex, b);
+    b2[static_cast<size_t>(ex.inputs[1])] = exf.data();
+    Graph g2 = g;
+    for (int id : {blk.expand, blk.dw}) {
+      Node& n = g2.nodes[static_cast<size_t>(id)];
+      n.op = n.op == OpType::QCONV2D ? OpType::CONV2D : OpType::DEPTHWISE_CONV2D;
+      n.inputs.resize(3);
+    }
+    MORSEL_ASSIGN_OR_RETURN(OptimizedKernel out, bind_fused_block(g2, blk, b2, ctx, packed));
+    out.name += "(dequantized)";
+    return out;
+  }
+  OptimizedKernel out;
+  const kernels::F32Kernels& k = *ctx.k;
+  ThreadPool* pool = ctx.pool;
+  const Shape& ds = in_value(g, dw, 0).shape;  // [N,H,W,Cexp]
+  const Shape& dws = in_value(g, dw, 1).shape;
+  const int64_t H = ds[1], Wd = ds[2], Cexp = ds[3];
+  const Shape& xs = in_value(g, ex, 0).shape;
+  const int64_t Cin = xs[3];
+  Window2D win;
+  MORSEL_RETURN_IF_ERROR(resolve_window(dw, H, Wd, dws[0], dws[1], &win));
+  if (Cin > 65536) return MORSEL_ERROR(INTERNAL, "node '%s': too many input channels", ex.name.c_str());
+
+  // Expand: qs8 GEMM, one image row (Wd pixels) at a time.
+  auto pex = pack_qs8(qk, Cin, Cexp, in_value(g, ex, 1).data.data<int8_t>(), in_ptr(ex, b, 2), in_ptr(ex, b, 3),
+                      &(*packed)[static_cast<size_t>(blk.expand)]);
+  const int64_t np = kernels::qs8_round_up(Cexp, qk.nr), panels = np / qk.nr;
+  const ref::Activation act_ex = activation_of(ex.attrs);
+  kernels::Qs8GemmArgs ga;
+  ga.m = Wd;
+  ga.n = Cexp;
+  ga.k = Cin;
+  ga.lda = kernels::qs8_round_up(kernels::qs8_round_up(Cin, qk.kr) * qk.a_bytes, 16);
+  ga.b = pex->data.data();
+  ga.bias = pex->bias.data();
+  ga.w_scale = pex->bias.data() + np;
+  ga.colsum = reinterpret_cast<const int32_t*>(pex->bias.data() + 2 * np);
+  ga.ldc = Cexp;
+  ga.lo = act_ex.min;
+  ga.hi = act_ex.max;
+  const ref::QuantInput q0 = quant_input_of(ex);
+
+  // Depthwise: the f32 row kernel.
+  auto pdw = std::make_shared<PackedWeights>();
+  pdw->layout = "dw";
+  pdw->data = dwf;
+  pdw->bias.assign(static_cast<size_t>(Cexp), 0.f);
+  if (const float* bb = in_ptr(dw, b, 2)) std::copy(bb, bb + Cexp, pdw->bias.begin());
+  (*packed)[static_cast<size_t>(blk.dw)] = pdw;
+  const ref::Activation act_dw = activation_of(dw.attrs);
+  kernels::DwConvArgs da;
+  da.n = ds[0]; da.h = H; da.w = Wd; da.c = Cexp;
+  da.kh = dws[0]; da.kw = dws[1]; da.sh = win.sh; da.sw = win.sw; da.dh = 1; da.dw = 1;
+  da.pad_top = win.pad_top; da.pad_left = win.pad_left; da.oh = win.oh; da.ow = win.ow;
+  da.wt = pdw->data.data(); da.bias = pdw->bias.data();
+  da.lo = act_dw.min; da.hi = act_dw.max;
+
+  const float* x = in_ptr(ex, b, 0);
+  float* y = b[static_cast<size_t>(dw.outputs[0])];
+  const int64_t kh = da.kh, row_floats = Wd * Cexp;
+  const int64_t ring_floats = kh * row_floats;
+  const int64_t a_floats = ceil_div(kernels::qs8_round_up(Wd, qk.mr) * ga.lda, 4);
+  out.scratch_floats = ring_floats + a_floats;
+  const int threads = pool->threads();
+  const int64_t total_rows = da.n * da.oh;
+  Chunks rows(total_rows, threads > 1 ? std::max<int64_t>(threads, std::min<int64_t>(2 * threads, total_rows / 14)) : 1, 1);
+  Chunks reduce(shape_numel(xs), threads > 1 ? 2 * threads : 1, 65536);
+  float* const* scratch = ctx.scratch;
+  const kernels::Qs8Kernels* qkp = &qk;
+  auto dwrow = k.dwconv_row;
+  out.fn = [=] {
+    ref::QuantInput q = q0;
+    if (q.dynamic) {
+      std::vector<float> lo(static_cast<size_t>(reduce.count)), hi(static_cast<size_t>(reduce.count));
+      pool->parallel_for(reduce.count, [&](int64_t t, int) {
+        ref::min_max(reduce.end(t) - reduce.begin(t), x + reduce.begin(t), &lo[static_cast<size_t>(t)],
+                     &hi[static_cast<size_t>(t)]);
+      });
+      float l = 0, h = 0;
+      for (size_t i = 0; i < lo.size(); i++) l = std::min(l, lo[i]), h = std::max(h, hi[i]);
+      q = ref::quant_params_from_range(l, h);
+    }
+    const float inv = 1.0f / q.scale;
+    kernels::Qs8GemmArgs g2 = ga;
+    g2.x_scale = q.scale;
+    g2.x_zero = q.zero;
+    pool->parallel_for(rows.count, [&](int64_t t, int tid) {
+      float* ring = scratch[tid];
+      void* arow = ring + ring_floats;
+      int64_t held[8], image = -1;
+      const float* rowp[8];
+      for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
+        const int64_t n = r / da.oh, oy = r % da.oh;
+        if (n != image) {
+          for (int64_t s = 0; s < kh; s++) held[s] = -1;
+          image = n;
+        }
+        for (int64_t ky = 0; ky < kh; ky++) {
+          const int64_t iy = oy * da.sh - da.pad_top + ky;
+          if (iy < 0 || iy >= H) {
+            rowp[ky] = nullptr;
+            continue;
+          }
+          float* dst = ring + (iy % kh) * row_floats;
+          if (held[iy % kh] != iy) {
+            qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, arow, g2.lda);
+            kernels::Qs8GemmArgs gr = g2;
+            gr.a = arow;
+            gr.c = dst;
+            qkp->gemm(gr, 0, Wd, 0, panels);
+            held[iy % kh] = iy;
+          }
+          rowp[ky] = dst;
+        }
+        dwrow(da, rowp, y + r * da.ow * Cexp);
+      }
+    });
+    (void)pex;
+    (void)pdw;
+  };
+  out.name = std::string("qs8-gemm-") + qk.name + "+f32-dwconv";
+  return out;
+}
+
+}  // namespace morsel

@@ -1,0 +1,229 @@
+// The int8 kernels: every qs8 GEMM table this CPU runs against the reference qdense, exactly, on
+// edge shapes (rows, K and columns around the register tiles, primes); and the int8 nodes through
+// the Session (1x1 and general convs, strides 1 and 2, SAME/VALID padding, odd channels, dense,
+// static and dynamic input quantization) on every ISA against the reference kernels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "core/cpu.h"
+#include "kernels/qs8/qs8.h"
+#include "kernels/ref/qref.h"
+#include "runtime/session.h"
+#include "util/test_util.h"
+
+namespace morsel {
+namespace {
+
+Tensor random_i8(Shape shape, uint32_t seed) {
+  Tensor t(DType::I8, shape);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(-127, 127);
+  for (int64_t i = 0; i < t.numel(); i++) t.mut<int8_t>()[i] = static_cast<int8_t>(d(rng));
+  return t;
+}
+
+Tensor random_scales(int64_t n, uint32_t seed) {
+  Tensor t = test::random_tensor({n}, seed, 0.001f, 0.02f);
+  return t;
+}
+
+bool bit_equal(float a, float b) { return std::memcmp(&a, &b, 4) == 0; }
+
+// GEMM tables vs ref::qdense: same quantization, bit-identical outputs.
+TEST(Qs8Gemm, EveryTableEqualsTheReferenceExactly) {
+  const kernels::Qs8Kernels* tables[8];
+  const int count = kernels::qs8_available(tables, 8);
+  ASSERT_GE(count, 1);
+  EXPECT_STREQ(tables[0]->name, "scalar");
+  for (int ti = 0; ti < count; ti++) {
+    const kernels::Qs8Kernels& qk = *tables[ti];
+    for (int64_t m : {1, 3, 4, 5, 9, 17})
+      for (int64_t k : {1, 2, 3, 4, 5, 16, 27, 31, 64, 67})
+        for (int64_t n : {1, 15, 16, 17, 33, 64, 65, 100}) {
+          const uint32_t seed = static_cast<uint32_t>(m * 10007 + k * 101 + n);
+          Tensor x = test::random_tensor({m, k}, seed, -3.f, 5.f);
+          Tensor w = random_i8({k, n}, seed + 1);
+          Tensor ws = random_scales(n, seed + 2);
+          Tensor bias = test::random_tensor({n}, seed + 3, -1.f, 1.f);
+          ref::QuantInput q = ref::quant_params_from_range(-3.f, 4.f);  // values beyond clamp
+          ref::Activation act{-0.5f, 2.5f};
+          Tensor want(DType::F32, {m, n});
+          ref::qdense(m, k, n, x.data<float>(), w.data<int8_t>(), bias.data<float>(), ws.data<float>(), q,
+                      act, want.mut<float>());
+
+          // Pack, quantize, run: two halves of the rows and of the panels, as tasks would.
+          const int64_t np = kernels::qs8_round_up(n, qk.nr), panels = np / qk.nr;
+          std::vector<uint8_t> packed(static_cast<size_t>(qk.packed_bytes(k, n)));
+          qk.pack_b(k, n, w.data<int8_t>(), packed.data());
+          std::vector<float> pbias(static_cast<size_t>(np), 0.f), pscale(static_cast<size_t>(np), 0.f);
+          std::vector<int32_t> colsum(static_cast<size_t>(np), 0);
+          for (int64_t j = 0; j < n; j++) {
+            pbias[static_cast<size_t>(j)] = bias.data<float>()[j];
+            pscale[static_cast<size_t>(j)] = ws.data<float>()[j];
+            for (int64_t i = 0; i < k; i++) colsum[static_cast<size_t>(j)] += w.data<int8_t>()[i * n + j];
+          }
+          const int64_t kpad = kernels::qs8_round_up(k, qk.kr);
+          const int64_t lda = kernels::qs8_round_up(kpad * qk.a_bytes, 16);
+          std::vector<uint8_t> a(static_cast<size_t>(kernels::qs8_round_up(m, qk.mr) * lda), 0xab);
+          qk.quantize_rows(x.data<float>(), m, k, k, 1.0f / q.scale, q.zero, a.data(), lda);
+          Tensor got(DType::F32, {m, n});
+          kernels::Qs8GemmArgs g;
+          g.m = m; g.n = n; g.k = k; g.a = a.data(); g.lda = lda; g.b = packed.data();
+          g.colsum = colsum.data(); g.w_scale = pscale.data(); g.bias = pbias.data();
+          g.x_scale = q.scale; g.x_zero = q.zero; g.c = got.mut<float>(); g.ldc = n;
+          g.lo = act.min; g.hi = act.max;
+          const int64_t mh = m / 2, ph = panels / 2;
+          qk.gemm(g, 0, mh, 0, ph);
+          qk.gemm(g, 0, mh, ph, panels);
+          qk.gemm(g, mh, m, 0, panels);
+          int bad = 0;
+          for (int64_t i = 0; i < m * n; i++)
+            if (!bit_equal(got.data<float>()[i], want.data<float>()[i]) && bad++ < 3)
+              ADD_FAILURE() << qk.name << " m=" << m << " k=" << k << " n=" << n << " [" << i
+                            << "]: " << got.data<float>()[i] << " vs " << want.data<float>()[i];
+        }
+  }
+}
+
+struct Variant {
+  Isa isa;
+  int threads;
+};
+
+std::vector<Variant> variants() {
+  std::vector<Variant> v;
+  for (int i = 0; i <= static_cast<int>(Isa::WASM_SIMD128); i++)
+    if (isa_available(static_cast<Isa>(i)))
+      for (int t : {1, 3}) v.push_back({static_cast<Isa>(i), t});
+  return v;
+}
+
+class QuantNodes : public testing::TestWithParam<Variant> {
+ protected:
+  // Runs `g` on the reference kernels and the optimized ones. Nodes on an int8 kernel must
+  // match bit for bit; nodes the runtime runs in f32 on dequantized weights (no int8 kernel
+  // faster than f32 on this ISA, depthwise) within `f32_tol` of the output's magnitude.
+  void check(std::shared_ptr<Graph> g, const Shape& in, float f32_tol = 0.02f) {
+    Tensor x = test::random_tensor(in, 11, -2, 3);
+    SessionOptions ro;
+    ro.reference_kernels = true;
+    auto ref = Session::create(g, ro);
+    ASSERT_TRUE(ref.ok()) << ref.status().to_string();
+    std::vector<Tensor> want, got;
+    ASSERT_TRUE(ref.value()->run({x}, &want).ok());
+    SessionOptions o;
+    o.isa = static_cast<int>(GetParam().isa);
+    o.threads = GetParam().threads;
+    o.profile = true;
+    auto opt = Session::create(g, o);
+    ASSERT_TRUE(opt.ok()) << opt.status().to_string();
+    for (int run = 0; run < 2; run++) ASSERT_TRUE(opt.value()->run({x}, &got).ok());
+    bool int8_kernel = false;
+    for (const OpProfile& p : opt.value()->profile())
+      if (p.kernel.rfind("qs8-", 0) == 0) int8_kernel = true;
+    const kernels::Qs8Kernels& qk = kernels::qs8_kernels(GetParam().isa);
+    EXPECT_EQ(int8_kernel, qk.mr > 1 && g->nodes.back().op != OpType::QDEPTHWISE_CONV2D)
+        << "kernel choice on " << isa_name(GetParam().isa);
+    const Tensor& a = got[0];
+    const Tensor& b = want[0];
+    ASSERT_EQ(a.shape(), b.shape());
+    double mag = 0;
+    for (int64_t i = 0; i < b.numel(); i++) mag = std::max(mag, std::fabs(double(b.data<float>()[i])));
+    int bad = 0;
+    for (int64_t i = 0; i < a.numel(); i++) {
+      const float u = a.data<float>()[i], v = b.data<float>()[i];
+      const bool ok = int8_kernel ? bit_equal(u, v) : std::fabs(u - v) <= f32_tol * mag;
+      if (!ok && bad++ < 3) ADD_FAILURE() << "[" << i << "] " << u << " vs " << v;
+    }
+  }
+};
+
+std::shared_ptr<Graph> q_conv_graph(OpType op, Shape x, int64_t kh, int64_t kw, int64_t co,
+                                    int64_t stride, const std::string& padding, bool dynamic,
+                                    const std::string& act = "relu6") {
+  auto g = std::make_shared<Graph>();
+  const int xi = g->add_input("x", DType::F32, x);
+  Shape wshape;
+  int64_t outc;
+  if (op == OpType::QDENSE) {
+    wshape = {x.back(), co};
+    outc = co;
+  } else if (op == OpType::QDEPTHWISE_CONV2D) {
+    wshape = {kh, kw, x[3], 1};
+    outc = x[3];
+  } else {
+    wshape = {kh, kw, x[3], co};
+    outc = co;
+  }
+  const int wi = g->add_const("w", random_i8(wshape, 3));
+  const int bi = g->add_const("b", test::random_tensor({outc}, 4, -0.5f, 0.5f));
+  const int si = g->add_const("s", random_scales(outc, 5));
+  Attrs at;
+  if (op != OpType::QDENSE) {
+    at.set("strides", std::vector<int64_t>{stride, stride});
+    at.set("padding", padding);
+  }
+  at.set("act", act);
+  if (!dynamic) {
+    at.set("x_scale", static_cast<double>(5.0f / 255.0f));
+    at.set("x_zero", int64_t{102});
+  }
+  g->outputs.push_back(g->add_node(op, "q", {xi, wi, bi, si}, at));
+  return g;
+}
+
+TEST_P(QuantNodes, PointwiseConv) {
+  check(q_conv_graph(OpType::QCONV2D, {1, 7, 9, 24}, 1, 1, 33, 1, "VALID", false), {1, 7, 9, 24});
+  check(q_conv_graph(OpType::QCONV2D, {2, 5, 5, 17}, 1, 1, 64, 1, "SAME", true), {2, 5, 5, 17});
+}
+TEST_P(QuantNodes, GeneralConv) {
+  check(q_conv_graph(OpType::QCONV2D, {1, 11, 13, 3}, 3, 3, 32, 2, "SAME", false), {1, 11, 13, 3});
+  check(q_conv_graph(OpType::QCONV2D, {1, 8, 7, 5}, 3, 3, 17, 1, "VALID", true, "none"), {1, 8, 7, 5});
+  check(q_conv_graph(OpType::QCONV2D, {1, 9, 9, 7}, 5, 3, 16, 2, "VALID", false, "relu"), {1, 9, 9, 7});
+}
+TEST_P(QuantNodes, Dense) {
+  check(q_conv_graph(OpType::QDENSE, {3, 67}, 0, 0, 19, 1, "", false, "none"), {3, 67});
+  check(q_conv_graph(OpType::QDENSE, {1, 1280}, 0, 0, 5, 1, "", true, "none"), {1, 1280});
+}
+TEST_P(QuantNodes, Depthwise) {
+  check(q_conv_graph(OpType::QDEPTHWISE_CONV2D, {1, 9, 10, 19}, 3, 3, 0, 1, "SAME", false), {1, 9, 10, 19});
+  check(q_conv_graph(OpType::QDEPTHWISE_CONV2D, {1, 12, 12, 32}, 3, 3, 0, 2, "SAME", true), {1, 12, 12, 32});
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, QuantNodes, testing::ValuesIn(variants()),
+                         [](const testing::TestParamInfo<Variant>& p) {
+                           return std::string(isa_name(p.param.isa)) + "_t" + std::to_string(p.param.threads);
+                         });
+
+// Corrupt quantization parameters are refused when the session is created, with the node named.
+TEST(QuantNodes, BadParametersAreClearErrors) {
+  auto g = q_conv_graph(OpType::QCONV2D, {1, 4, 4, 8}, 1, 1, 8, 1, "VALID", false);
+  g->values[static_cast<size_t>(g->find_value("s"))].data.mut<float>()[3] = -1.f;
+  auto s = Session::create(g);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("w_scale[3]"), std::string::npos) << s.status().message();
+
+  g = q_conv_graph(OpType::QCONV2D, {1, 4, 4, 8}, 1, 1, 8, 1, "VALID", false);
+  g->nodes[0].attrs.set("x_zero", int64_t{300});
+  s = Session::create(g);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("x_zero"), std::string::npos) << s.status().message();
+
+  g = q_conv_graph(OpType::QCONV2D, {1, 4, 4, 8}, 1, 1, 8, 1, "VALID", false);
+  g->nodes[0].attrs.set("x_scale", 0.0);
+  EXPECT_FALSE(Session::create(g).ok());
+
+  g = q_conv_graph(OpType::QCONV2D, {1, 4, 4, 8}, 1, 1, 8, 1, "VALID", false);
+  Value& w = g->values[static_cast<size_t>(g->find_value("w"))];
+  w.data = tensor_to_f32(w.data);  // f32 weights where i8 is required
+  w.dtype = DType::F32;
+  s = Session::create(g);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("i8"), std::string::npos) << s.status().message();
+}
+
+}  // namespace
+}  // namespace morsel
