@@ -28,7 +28,7 @@ OpType q_op_of(OpType op) {
 
 }  // namespace
 
-int quantize_fp16(Graph& g) {
+int quantize_fp16(Graph& g, int64_t min_elements) {
   std::vector<bool> skip(g.values.size(), false);  // int8 nodes keep their f32 scales and biases
   for (const Node& n : g.nodes)
     if (is_q_op(n.op))
@@ -38,6 +38,11 @@ int quantize_fp16(Graph& g) {
   for (size_t i = 0; i < g.values.size(); i++) {
     Value& v = g.values[i];
     if (!v.is_const() || v.data.dtype() != DType::F32 || skip[i]) continue;
+    // Small tensors stay f32: the biases and the first layers' kernels (the stem conv, early
+    // depthwise and 1x1 convs). One fp16 rounding step there moves every later activation, and
+    // they are about 1% of a model's bytes. Measured on the Fashion-MNIST model: top-1 agreement
+    // with f32 99.87% with every tensor fp16, 99.96% with this rule (docs/benchmarks.md).
+    if (v.data.numel() < min_elements) continue;
     const float* src = v.data.data<float>();
     const int64_t n = v.data.numel();
     bool fits = true;

@@ -49,7 +49,8 @@ class QuantizeCli : public ::testing::Test {
 
 TEST_F(QuantizeCli, Fp16AndDynamic) {
   const std::string h = tmp("fp16.morsel"), d = tmp("dyn.morsel");
-  CliResult a = morsel_cli("convert '" + f32_ + "' --quantize fp16 -o '" + h + "'");
+  // The fixture's tensors are all small: convert every one of them.
+  CliResult a = morsel_cli("convert '" + f32_ + "' --quantize fp16 --fp16-min-elements 0 -o '" + h + "'");
   ASSERT_EQ(a.rc, 0) << a.out;
   CliResult b = morsel_cli("convert '" + f32_ + "' --quantize dynamic -o '" + d + "'");
   ASSERT_EQ(b.rc, 0) << b.out;

@@ -69,7 +69,7 @@ Model reload(const Model& m) {
 TEST(QuantFormat, Fp16RoundTripHalvesTheWeights) {
   Model f32 = small_cnn();
   Model h = small_cnn();
-  EXPECT_EQ(quant::quantize_fp16(h.graph), 7);  // 4 weights + 3 biases
+  EXPECT_EQ(quant::quantize_fp16(h.graph, 0), 7);  // 4 weights + 3 biases
   h.meta.provenance.quantization = "fp16";
   Model back = reload(h);
   test::expect_graph_eq(h.graph, back.graph);
@@ -85,6 +85,18 @@ TEST(QuantFormat, Fp16RoundTripHalvesTheWeights) {
   EXPECT_LE(back.graph.const_bytes() * 100, f32.graph.const_bytes() * 51);
   Tensor x = test::random_tensor({2, 12, 12, 3}, 5, 0, 1);
   EXPECT_LT(test::max_abs_diff(run(f32, x), run(back, x)), 1e-3);
+}
+
+TEST(QuantFormat, Fp16KeepsSmallTensorsF32ByDefault) {
+  Model h = small_cnn();
+  int64_t small = 0, large = 0;
+  for (const Value& v : h.graph.values)
+    if (v.is_const()) (v.data.numel() < quant::kFp16MinElements ? small : large)++;
+  ASSERT_GT(small, 0);
+  EXPECT_EQ(quant::quantize_fp16(h.graph), large);
+  for (const Value& v : h.graph.values)
+    if (v.is_const())
+      EXPECT_EQ(v.dtype, v.data.numel() < quant::kFp16MinElements ? DType::F32 : DType::F16) << v.name;
 }
 
 TEST(QuantFormat, Int8DynamicAndCalibratedRoundTrip) {

@@ -54,6 +54,9 @@ void add_quantize_options(CLI::App* c, QuantizeArgs* q) {
   c->add_option("--max-layer-error", q->max_layer_error,
                 "layers whose int8 output differs from f32 by more than this relative error stay "
                 "f32 (default 0.05; 0 keeps all)");
+  c->add_option("--fp16-min-elements", q->fp16_min_elements,
+                "--quantize fp16: tensors with fewer elements (biases, the first layers' small "
+                "kernels) stay f32 (default 2048; 0 converts all)");
   c->add_flag("--keep-depthwise-f32", q->keep_depthwise_f32,
               "leave depthwise convolutions f32 (stored as fp16) instead of int8");
   c->add_flag("--quantize-report", q->report, "print every layer's int8 error");
@@ -70,9 +73,11 @@ Status apply_quantization(const QuantizeArgs& q, Model* model, std::vector<std::
                         model->meta.provenance.quantization.c_str());
   if (q.mode == "fp16") {
     if (!q.calibrate_dir.empty()) return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate is for int8");
-    const int n = quant::quantize_fp16(model->graph);
+    if (q.fp16_min_elements < 0) return MORSEL_ERROR(INVALID_ARGUMENT, "--fp16-min-elements must be >= 0");
+    const int n = quant::quantize_fp16(model->graph, q.fp16_min_elements);
     model->meta.provenance.quantization = "fp16";
-    notes->push_back(str_printf("fp16: %d weight tensors stored as IEEE half floats", n));
+    notes->push_back(str_printf("fp16: %d weight tensors stored as IEEE half floats (tensors under "
+                                "%lld elements stay f32)", n, (long long)q.fp16_min_elements));
     return Status();
   }
   if (q.mode != "dynamic" && q.mode != "int8")
