@@ -23,19 +23,6 @@ bool in_is_const(const Graph& g, const Node& n, size_t i) {
   return i < n.inputs.size() && n.inputs[i] >= 0 && g.values[static_cast<size_t>(n.inputs[i])].is_const();
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// Splits [0, total) into about `parts` contiguous ranges, each at least `min_size` long.
-struct Chunks {
-  int64_t total = 0, size = 1, count = 1;
-  Chunks(int64_t t, int64_t parts, int64_t min_size, int64_t align = 1) : total(t) {
-    parts = std::max<int64_t>(1, std::min(parts, ceil_div(t, std::max<int64_t>(1, min_size))));
-    size = ceil_div(ceil_div(t, parts), align) * align;
-    count = ceil_div(t, size);
-  }
-  int64_t begin(int64_t i) const { return i * size; }
-  int64_t end(int64_t i) const { return std::min(total, (i + 1) * size); }
-};
 
 // The GEMM variant for N columns: the wide tile, or the narrow one when it pads N less.
 struct GemmVariant {

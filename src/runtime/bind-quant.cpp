@@ -31,18 +31,19 @@ ref::QuantInput quant_input_of(const Node& n) {
   return q;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-struct Chunks {
-  int64_t total = 0, size = 1, count = 1;
-  Chunks(int64_t t, int64_t parts, int64_t min_size, int64_t align = 1) : total(t) {
-    parts = std::max<int64_t>(1, std::min(parts, ceil_div(t, std::max<int64_t>(1, min_size))));
-    size = ceil_div(ceil_div(t, parts), align) * align;
-    count = ceil_div(t, size);
-  }
-  int64_t begin(int64_t i) const { return i * size; }
-  int64_t end(int64_t i) const { return std::min(total, (i + 1) * size); }
-};
+// Dynamic mode: the input's quantization parameters from its range on this run (min/max over
+// `reduce`'s chunks in parallel).
+ref::QuantInput measure_input(ThreadPool* pool, const Chunks& reduce, const float* x) {
+  std::vector<float> lo(static_cast<size_t>(reduce.count)), hi(static_cast<size_t>(reduce.count));
+  pool->parallel_for(reduce.count, [&](int64_t t, int) {
+    ref::min_max(reduce.end(t) - reduce.begin(t), x + reduce.begin(t), &lo[static_cast<size_t>(t)],
+                 &hi[static_cast<size_t>(t)]);
+  });
+  float l = 0, h = 0;
+  for (size_t i = 0; i < lo.size(); i++) l = std::min(l, lo[i]), h = std::max(h, hi[i]);
+  return ref::quant_params_from_range(l, h);
+}
 
 // Packed weights, and after them in `bias`: bias | w_scale | colsum (int32 bits), each padded.
 std::shared_ptr<PackedWeights> pack_qs8(const kernels::Qs8Kernels& qk, int64_t K, int64_t N,
@@ -206,16 +207,7 @@ Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std:
   const kernels::Qs8Kernels* qkp = &qk;
   out.fn = [=] {
     ref::QuantInput q = q0;
-    if (q.dynamic) {
-      std::vector<float> lo(static_cast<size_t>(reduce.count)), hi(static_cast<size_t>(reduce.count));
-      pool->parallel_for(reduce.count, [&](int64_t t, int) {
-        ref::min_max(reduce.end(t) - reduce.begin(t), x + reduce.begin(t), &lo[static_cast<size_t>(t)],
-                     &hi[static_cast<size_t>(t)]);
-      });
-      float l = 0, h = 0;
-      for (size_t i = 0; i < lo.size(); i++) l = std::min(l, lo[i]), h = std::max(h, hi[i]);
-      q = ref::quant_params_from_range(l, h);
-    }
+    if (q.dynamic) q = measure_input(pool, reduce, x);
     const float inv = 1.0f / q.scale;
     uint8_t* a = reinterpret_cast<uint8_t*>(*shared);
     auto quantize = [&](int64_t m0, int64_t m1, int tid) {
@@ -340,16 +332,7 @@ Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& blk
   auto dwrow = k.dwconv_row;
   out.fn = [=] {
     ref::QuantInput q = q0;
-    if (q.dynamic) {
-      std::vector<float> lo(static_cast<size_t>(reduce.count)), hi(static_cast<size_t>(reduce.count));
-      pool->parallel_for(reduce.count, [&](int64_t t, int) {
-        ref::min_max(reduce.end(t) - reduce.begin(t), x + reduce.begin(t), &lo[static_cast<size_t>(t)],
-                     &hi[static_cast<size_t>(t)]);
-      });
-      float l = 0, h = 0;
-      for (size_t i = 0; i < lo.size(); i++) l = std::min(l, lo[i]), h = std::max(h, hi[i]);
-      q = ref::quant_params_from_range(l, h);
-    }
+    if (q.dynamic) q = measure_input(pool, reduce, x);
     const float inv = 1.0f / q.scale;
     kernels::Qs8GemmArgs g2 = ga;
     g2.x_scale = q.scale;

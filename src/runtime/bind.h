@@ -2,6 +2,8 @@
 // once, at prepare time, and returns a closure that runs the kernel on fixed buffers.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +17,20 @@
 #include "kernels/ref/ref.h"
 
 namespace morsel {
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Splits [0, total) into about `parts` contiguous ranges, each at least `min_size` long.
+struct Chunks {
+  int64_t total = 0, size = 1, count = 1;
+  Chunks(int64_t t, int64_t parts, int64_t min_size, int64_t align = 1) : total(t) {
+    parts = std::max<int64_t>(1, std::min(parts, ceil_div(t, std::max<int64_t>(1, min_size))));
+    size = ceil_div(ceil_div(t, parts), align) * align;
+    count = ceil_div(t, size);
+  }
+  int64_t begin(int64_t i) const { return i * size; }
+  int64_t end(int64_t i) const { return std::min(total, (i + 1) * size); }
+};
 
 using KernelFn = std::function<void()>;
 
