@@ -57,19 +57,6 @@ std::shared_ptr<PackedWeights> pack_for_gemm(const GemmVariant& v, int64_t K, in
 }
 
 // Depthwise weights [KH,KW,C,1] are already [KH*KW, C]; the bias is made explicit.
-std::shared_ptr<PackedWeights> pack_depthwise(int64_t taps, int64_t C, const float* w,
-                                              const float* bias,
-                                              std::shared_ptr<PackedWeights>* slot) {
-  if (*slot && (*slot)->layout == "dw") return *slot;
-  auto p = std::make_shared<PackedWeights>();
-  p->layout = "dw";
-  p->data.assign(w, w + taps * C);
-  p->bias.assign(static_cast<size_t>(C), 0.0f);
-  if (bias) std::copy(bias, bias + C, p->bias.begin());
-  *slot = p;
-  return p;
-}
-
 bool is_pointwise(const Graph& g, const Node& n) {
   if ((n.op != OpType::CONV2D && n.op != OpType::QCONV2D) || n.attrs.get_int("groups", 1) != 1) return false;
   if (!in_is_const(g, n, 1) || (n.inputs.size() > 2 && n.inputs[2] >= 0 && !in_is_const(g, n, 2)))
@@ -116,6 +103,30 @@ KernelFn gemm_fn(const GemmVariant& k, ThreadPool* pool, kernels::GemmArgs g,
 }
 
 }  // namespace
+
+std::shared_ptr<PackedWeights> pack_depthwise(int64_t taps, int64_t C, const float* w,
+                                              const float* bias,
+                                              std::shared_ptr<PackedWeights>* slot) {
+  if (*slot && (*slot)->layout == "dw") return *slot;
+  auto p = std::make_shared<PackedWeights>();
+  p->layout = "dw";
+  p->data.assign(w, w + taps * C);
+  p->bias.assign(static_cast<size_t>(C), 0.0f);
+  if (bias) std::copy(bias, bias + C, p->bias.begin());
+  *slot = p;
+  return p;
+}
+
+kernels::DwConvArgs depthwise_row_args(const Shape& in, const Shape& w_shape, const Window2D& win,
+                                       const PackedWeights& p, const ref::Activation& act) {
+  kernels::DwConvArgs da;
+  da.n = in[0]; da.h = in[1]; da.w = in[2]; da.c = in[3];
+  da.kh = w_shape[0]; da.kw = w_shape[1]; da.sh = win.sh; da.sw = win.sw; da.dh = win.dh; da.dw = win.dw;
+  da.pad_top = win.pad_top; da.pad_left = win.pad_left; da.oh = win.oh; da.ow = win.ow;
+  da.wt = p.data.data(); da.bias = p.bias.data();
+  da.lo = act.min; da.hi = act.max;
+  return da;
+}
 
 namespace {
 
@@ -205,13 +216,7 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
     x = in_ptr(*ex, b, 0);
   }
   auto pdw = pack_depthwise(dws[0] * dws[1], Cexp, in_ptr(dw, b, 1), in_ptr(dw, b, 2), slot(blk.dw));
-  const ref::Activation act_dw = activation_of(dw.attrs);
-  kernels::DwConvArgs da;
-  da.n = ds[0]; da.h = H; da.w = Wd; da.c = Cexp;
-  da.kh = dws[0]; da.kw = dws[1]; da.sh = win.sh; da.sw = win.sw; da.dh = 1; da.dw = 1;
-  da.pad_top = win.pad_top; da.pad_left = win.pad_left; da.oh = win.oh; da.ow = win.ow;
-  da.wt = pdw->data.data(); da.bias = pdw->bias.data();
-  da.lo = act_dw.min; da.hi = act_dw.max;
+  const kernels::DwConvArgs da = depthwise_row_args(ds, dws, win, *pdw, activation_of(dw.attrs));
 
   // Project: each depthwise output row -> block output row.
   GemmVariant gv_pj{};
@@ -436,13 +441,9 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win));
       const int64_t C = xs[3];
       auto pw = pack_depthwise(ws[0] * ws[1], C, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
-      const ref::Activation act = activation_of(n.attrs);
-      kernels::DwConvArgs a;
-      a.n = xs[0]; a.h = xs[1]; a.w = xs[2]; a.c = C;
-      a.kh = ws[0]; a.kw = ws[1]; a.sh = win.sh; a.sw = win.sw; a.dh = win.dh; a.dw = win.dw;
-      a.pad_top = win.pad_top; a.pad_left = win.pad_left; a.oh = win.oh; a.ow = win.ow;
-      a.x = in_ptr(n, b, 0); a.wt = pw->data.data(); a.bias = pw->bias.data(); a.y = y;
-      a.lo = act.min; a.hi = act.max;
+      kernels::DwConvArgs a = depthwise_row_args(xs, ws, win, *pw, activation_of(n.attrs));
+      a.x = in_ptr(n, b, 0);
+      a.y = y;
       Chunks rows(a.n * a.oh, threads > 1 ? 4 * threads : 1, 1);
       auto fn = k.dwconv;
       out.fn = [=] {

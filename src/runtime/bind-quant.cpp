@@ -303,19 +303,9 @@ Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& blk
   const ref::QuantInput q0 = quant_input_of(ex);
 
   // Depthwise: the f32 row kernel.
-  auto pdw = std::make_shared<PackedWeights>();
-  pdw->layout = "dw";
-  pdw->data = dwf;
-  pdw->bias.assign(static_cast<size_t>(Cexp), 0.f);
-  if (const float* bb = in_ptr(dw, b, 2)) std::copy(bb, bb + Cexp, pdw->bias.begin());
-  (*packed)[static_cast<size_t>(blk.dw)] = pdw;
-  const ref::Activation act_dw = activation_of(dw.attrs);
-  kernels::DwConvArgs da;
-  da.n = ds[0]; da.h = H; da.w = Wd; da.c = Cexp;
-  da.kh = dws[0]; da.kw = dws[1]; da.sh = win.sh; da.sw = win.sw; da.dh = 1; da.dw = 1;
-  da.pad_top = win.pad_top; da.pad_left = win.pad_left; da.oh = win.oh; da.ow = win.ow;
-  da.wt = pdw->data.data(); da.bias = pdw->bias.data();
-  da.lo = act_dw.min; da.hi = act_dw.max;
+  auto pdw = pack_depthwise(dws[0] * dws[1], Cexp, dwf.data(), in_ptr(dw, b, 2),
+                            &(*packed)[static_cast<size_t>(blk.dw)]);
+  const kernels::DwConvArgs da = depthwise_row_args(ds, dws, win, *pdw, activation_of(dw.attrs));
 
   const float* x = in_ptr(ex, b, 0);
   float* y = b[static_cast<size_t>(dw.outputs[0])];

@@ -48,6 +48,17 @@ struct PackedWeights {
   int64_t bytes() const { return static_cast<int64_t>((data.size() + bias.size()) * sizeof(float)); }
 };
 
+// Depthwise weights [taps][C] and their bias (zeros when null) in the layout the depthwise
+// kernels read ("dw"), cached in *slot across prepares.
+std::shared_ptr<PackedWeights> pack_depthwise(int64_t taps, int64_t C, const float* w,
+                                              const float* bias,
+                                              std::shared_ptr<PackedWeights>* slot);
+
+// The depthwise row kernel's arguments for input `in` [N,H,W,C], kernel `w_shape` [KH,KW,...],
+// window `win` (no dilation), weights `p` (pack_depthwise) and the fused activation.
+kernels::DwConvArgs depthwise_row_args(const Shape& in, const Shape& w_shape, const Window2D& win,
+                                       const PackedWeights& p, const ref::Activation& act);
+
 struct OptimizedBindContext {
   const kernels::F32Kernels* k = nullptr;
   ThreadPool* pool = nullptr;

@@ -10,23 +10,14 @@
 
 #include "core/cpu.h"
 #include "runtime/session.h"
+#include "runtime/isa-variants.h"
 #include "util/test_util.h"
 
 namespace morsel {
 namespace {
 
-struct Variant {
-  Isa isa;
-  int threads;
-};
-
-std::vector<Variant> variants() {
-  std::vector<Variant> v;
-  for (int i = 0; i <= static_cast<int>(Isa::WASM_SIMD128); i++)
-    if (isa_available(static_cast<Isa>(i)))
-      for (int t : {1, 3}) v.push_back({static_cast<Isa>(i), t});
-  return v;
-}
+using test::Variant;
+std::vector<Variant> variants() { return test::isa_variants(); }
 
 std::string variant_name(const testing::TestParamInfo<Variant>& p) {
   return std::string(isa_name(p.param.isa)) + "_t" + std::to_string(p.param.threads);

@@ -12,6 +12,7 @@
 #include "kernels/qs8/qs8.h"
 #include "kernels/ref/qref.h"
 #include "runtime/session.h"
+#include "runtime/isa-variants.h"
 #include "util/test_util.h"
 
 namespace morsel {
@@ -88,18 +89,8 @@ TEST(Qs8Gemm, EveryTableEqualsTheReferenceExactly) {
   }
 }
 
-struct Variant {
-  Isa isa;
-  int threads;
-};
-
-std::vector<Variant> variants() {
-  std::vector<Variant> v;
-  for (int i = 0; i <= static_cast<int>(Isa::WASM_SIMD128); i++)
-    if (isa_available(static_cast<Isa>(i)))
-      for (int t : {1, 3}) v.push_back({static_cast<Isa>(i), t});
-  return v;
-}
+using test::Variant;
+std::vector<Variant> variants() { return test::isa_variants(); }
 
 class QuantNodes : public testing::TestWithParam<Variant> {
  protected:
