@@ -13,13 +13,15 @@
 #   4. the server's resident memory after 1,000 and after 10,000 requests at concurrency 8.
 # and checks, at concurrency 8: HTTP + decode overhead <= 15% of engine time (engine throughput
 # at W / HTTP throughput - 1, the median over the rounds), zero errors, RSS(10,000) within 10% of
-# RSS(1,000).
+# RSS(1,000). It also prints the same rounds in CPU time: the server's CPU per request (all its
+# threads) against the engine's CPU per image, and the load client's own CPU per request.
 #
 # Environment: MODEL (default models/mobilenet_v2.morsel, converted from models/nsfwjs if absent),
 # IMAGE (default: the first of scripts/photos.js), WORKERS (default nproc), DURATION (seconds per
 # HTTP concurrency level, default 20), ROUNDS (default 5, sharing DURATION), RSS_REQUESTS
 # (default 10000), OUT (results directory, default bench/serve/results: one JSON line per
-# measurement). Exit 1 when a check fails.
+# measurement), SERVE_ARGS (more `morsel serve` options, e.g. "--max-batch 1"). Exit 1 when a
+# check fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build/release}
@@ -31,6 +33,7 @@ DURATION=${DURATION:-20}
 RSS_REQUESTS=${RSS_REQUESTS:-10000}
 ROUNDS=${ROUNDS:-5}
 OUT=${OUT:-bench/serve/results}
+SERVE_ARGS=${SERVE_ARGS:-}
 for bin in "$MORSEL" "$LOAD"; do
   [[ -x $bin ]] || { echo "missing $bin: build the morsel and morsel-serve-load targets in $BUILD" >&2; exit 2; }
 done
@@ -54,7 +57,7 @@ for t in 1 "$WORKERS"; do
 done
 
 # 2-4. The server.
-"$MORSEL" serve --model "mobilenet_v2=$MODEL" --port 0 --workers "$WORKERS" --no-access-log > "$LOG" 2>&1 &
+"$MORSEL" serve --model "mobilenet_v2=$MODEL" --port 0 --workers "$WORKERS" --no-access-log $SERVE_ARGS > "$LOG" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true' EXIT
 PORT=""
@@ -80,11 +83,11 @@ load -c 64 -d "$DURATION" --warmup 2 || true
 SEG=$(( DURATION / ROUNDS > 2 ? DURATION / ROUNDS : 2 ))
 for r in $(seq 1 "$ROUNDS"); do
   "$LOAD" --engine "$MODEL" --engine-threads "$WORKERS" --image "$IMAGE" -d "$SEG" | tag engine "$r" | tee -a "$RES" >&2
-  { "$LOAD" --port "$PORT" --model mobilenet_v2 --image "$IMAGE" -c 8 -d "$SEG" --warmup 2 || true; } | tag http8 "$r" | tee -a "$RES" >&2
+  { "$LOAD" --port "$PORT" --model mobilenet_v2 --image "$IMAGE" --rss-pid "$SERVER" -c 8 -d "$SEG" --warmup 2 || true; } | tag http8 "$r" | tee -a "$RES" >&2
 done
 # Memory: a fresh server, 1,000 requests, then the rest up to RSS_REQUESTS.
 kill -TERM $SERVER; wait $SERVER || true
-"$MORSEL" serve --model "mobilenet_v2=$MODEL" --port "$PORT" --workers "$WORKERS" --no-access-log >> "$LOG" 2>&1 &
+"$MORSEL" serve --model "mobilenet_v2=$MODEL" --port "$PORT" --workers "$WORKERS" --no-access-log $SERVE_ARGS >> "$LOG" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 600); do
   curl -fs "http://127.0.0.1:$PORT/v2/health/ready" > /dev/null 2>&1 && break
@@ -133,6 +136,13 @@ print(f"concurrency 8: HTTP + decode overhead {100*overhead:+.1f}% of engine tim
       f"(median of per-round ratios {', '.join(f'{100*(x-1):+.1f}%' for x in ratios)}; limit 15%); "
       f"morsel bench --threads {benchw['threads']} alone would give {1000/benchw['batch1_median_ms']:.1f} images/s "
       f"({100*bench_overhead:+.1f}% vs the c=8 row)")
+cpu_rounds = [i for i in rounds if "cpu_ms_per_image" in eng_r[i] and "server_cpu_ms_per_request" in http_r[i]]
+if cpu_rounds:
+    cpu_ratios = sorted(http_r[i]["server_cpu_ms_per_request"] / eng_r[i]["cpu_ms_per_image"] for i in cpu_rounds)
+    client = sorted(http_r[i]["client_cpu_ms_per_request"] for i in cpu_rounds)[len(cpu_rounds) // 2]
+    print(f"concurrency 8, CPU time: the server spends {100*(cpu_ratios[len(cpu_ratios)//2]-1):+.1f}% more CPU per request "
+          f"than the engine alone per image (median of {', '.join(f'{100*(x-1):+.1f}%' for x in cpu_ratios)}); "
+          f"the load client used {client:.3f} ms of CPU per request on the same cores")
 ok &= overhead <= 0.15
 ok &= c8["errors"] == 0 and all(http_r[i]["errors"] == 0 for i in rounds)
 errors = r1k["errors"] + rall["errors"]

@@ -19,10 +19,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +57,34 @@ int64_t rss_kib(int pid) {
   while (std::getline(f, line))
     if (line.compare(0, 6, "VmRSS:") == 0) return std::atoll(line.c_str() + 6);
   return -1;
+}
+
+// CPU seconds (user + system, all threads) a process has used so far, from /proc; -1 if unknown.
+double process_cpu_s(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return -1;
+  const size_t close = line.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  double utime = -1, stime = -1;
+  for (int i = 3; rest >> field; i++) {  // fields 14 and 15: utime, stime (clock ticks)
+    if (i == 14) utime = std::atof(field.c_str());
+    if (i == 15) {
+      stime = std::atof(field.c_str());
+      break;
+    }
+  }
+  if (utime < 0 || stime < 0) return -1;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// This process's CPU seconds so far (all threads).
+double own_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 class Conn {
@@ -186,6 +217,8 @@ int run_http(const Args& a, const std::string& image) {
     });
   }
   while (warmed < a.concurrency) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double server_cpu0 = a.rss_pid > 0 ? process_cpu_s(a.rss_pid) : -1;
+  const double client_cpu0 = own_cpu_s();
   t0 = Clock::now();
   go = true;
   if (a.requests == 0) {
@@ -195,6 +228,8 @@ int run_http(const Args& a, const std::string& image) {
   }
   for (auto& t : threads) t.join();
   const double secs = ms_since(t0) / 1000.0;
+  const double server_cpu1 = a.rss_pid > 0 ? process_cpu_s(a.rss_pid) : -1;
+  const double client_cpu_ms = (own_cpu_s() - client_cpu0) * 1000.0;
   json out = {{"mode", "http"},
               {"concurrency", a.concurrency},
               {"requests", done},
@@ -207,6 +242,11 @@ int run_http(const Args& a, const std::string& image) {
                 {"p99", percentile(lat, 99)},
                 {"max", percentile(lat, 100)}}}};
   if (a.rss_pid > 0) out["server_rss_kib"] = rss_kib(a.rss_pid);
+  // CPU time per request: the server's (every thread: HTTP, decode, preprocessing, engine) and
+  // this client's own (it shares the machine's cores with the server).
+  if (done > 0 && server_cpu0 >= 0 && server_cpu1 >= server_cpu0)
+    out["server_cpu_ms_per_request"] = (server_cpu1 - server_cpu0) * 1000.0 / static_cast<double>(done);
+  if (done > 0) out["client_cpu_ms_per_request"] = client_cpu_ms / static_cast<double>(done);
   std::printf("%s\n", out.dump().c_str());
   return errors == 0 ? 0 : 1;
 }
@@ -253,18 +293,21 @@ int run_engine(const Args& a, const std::string& image) {
     });
   }
   while (ready < a.engine_threads) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double cpu0 = own_cpu_s();
   const auto t0 = Clock::now();
   go = true;
   std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(a.duration_s * 1e6)));
   stop = true;
   for (auto& t : threads) t.join();
   const double secs = ms_since(t0) / 1000.0;
+  const double cpu_ms = (own_cpu_s() - cpu0) * 1000.0;
   json out = {{"mode", "engine"},
               {"threads", a.engine_threads},
               {"runs", lat.size()},
               {"seconds", secs},
               {"throughput_ips", static_cast<double>(lat.size()) / secs},
               {"latency_ms", {{"p50", percentile(lat, 50)}, {"p99", percentile(lat, 99)}}}};
+  if (!lat.empty()) out["cpu_ms_per_image"] = cpu_ms / static_cast<double>(lat.size());
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

@@ -82,6 +82,7 @@ Status Session::prepare(int64_t batch) {
   if (batch < 1 || batch > 65536) return MORSEL_ERROR(INVALID_ARGUMENT, "batch must be in 1..65536");
   if (batch == batch_) return Status();
   batch_ = -1;
+  prepare_count_++;
   bound_.clear();
   graph_ = *source_;
   for (int id : graph_.inputs) {
@@ -271,6 +272,7 @@ Status Session::prepare(int64_t batch) {
   shared_scratch_ptr_ = shared_scratch_.data();
   scratch_bytes_ = (scratch_floats * static_cast<int64_t>(scratch_.size()) + shared_floats) * 4;
   batch_ = batch;
+  if (batch == 1) batch1_activation_bytes_ = activation_bytes_;
   return Status();
 }
 
@@ -333,11 +335,13 @@ Status run_micro_batched(Session& s, const Tensor& input, Tensor* output, int64_
   if (input.rank() < 1 || input.dim(0) < 1) return MORSEL_ERROR(INVALID_ARGUMENT, "empty batch");
   const int64_t n = input.dim(0);
   std::vector<Tensor> outs;
-  // Arena per image, from a batch-1 plan (prepared once; later batches reuse the packed weights).
+  // Arena per image, from a batch-1 plan (prepared once per session and remembered, so a
+  // session kept at one batch size does not re-prepare on every call; later batches reuse the
+  // packed weights).
   int64_t per_image = 0;
   if (n > 1) {
-    if (s.batch() != 1) MORSEL_RETURN_IF_ERROR(s.prepare(1));
-    per_image = std::max<int64_t>(1, s.activation_bytes());
+    if (s.batch1_activation_bytes() < 0) MORSEL_RETURN_IF_ERROR(s.prepare(1));
+    per_image = std::max<int64_t>(1, s.batch1_activation_bytes());
   }
   int64_t micro = n;
   if (n > 1 && per_image * n > cache_bytes) {

@@ -53,6 +53,8 @@ class Session {
   // shape, checks them, allocates buffers and binds kernels. Called by run() when needed.
   Status prepare(int64_t batch);
   int64_t batch() const { return batch_; }
+  // How many times prepare() built a plan (a call with the prepared batch is free).
+  int64_t prepare_count() const { return prepare_count_; }
 
   // inputs: one f32 tensor per graph input, NHWC; a batch different from the prepared one
   // re-prepares. outputs: one tensor per graph output (owned copies).
@@ -70,6 +72,8 @@ class Session {
   // Bytes of the arena that intermediate tensors share (planned by prepare from their
   // lifetimes), of prepacked weights, and of per-thread scratch.
   int64_t activation_bytes() const { return activation_bytes_; }
+  // activation_bytes() of the batch-1 plan, from the last prepare(1); -1 before one.
+  int64_t batch1_activation_bytes() const { return batch1_activation_bytes_; }
   int64_t packed_weight_bytes() const;
   int64_t scratch_bytes() const { return scratch_bytes_; }
   // Bytes the intermediates would take with one buffer each (no sharing).
@@ -99,6 +103,8 @@ class Session {
   std::vector<BoundNode> bound_;
   std::vector<OpProfile> profile_;
   int64_t activation_bytes_ = 0, unplanned_bytes_ = 0, scratch_bytes_ = 0;
+  int64_t batch1_activation_bytes_ = -1;
+  int64_t prepare_count_ = 0;
 };
 
 // Runs a batch of independent images ([N, ...] in, [N, ...] out, one output) in micro-batches

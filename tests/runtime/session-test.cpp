@@ -138,6 +138,12 @@ TEST(Session, MicroBatchesEqualOneRun) {
     if (cache == (int64_t{1} << 30)) {
       EXPECT_EQ(b, 6);
     }
+    // Later calls with the same batch reuse the plan: no prepare per call (a server worker runs
+    // the same batch size over and over).
+    const int64_t prepares = s.value()->prepare_count();
+    for (int i = 0; i < 3; i++) ASSERT_TRUE(run_micro_batched(*s.value(), batch, &got, cache).ok());
+    EXPECT_EQ(s.value()->prepare_count(), prepares) << "cache " << cache;
+    EXPECT_LE(test::max_abs_diff(got, want[0]), 1e-6) << "cache " << cache;
   }
 }
 
