@@ -150,11 +150,11 @@ Status decode_header(const uint8_t* data, size_t size, FileHeader* out) {
   h.data_offset = read_le64(data + 40);
   h.data_size = read_le64(data + 48);
   h.file_size = read_le64(data + 56);
-  if (h.flags != 0)
+  if (h.flags & ~kKnownFlags)
     return MORSEL_ERROR(UNSUPPORTED,
-                        "unknown header flags 0x%08x (format %u.%u); this build understands no "
-                        "flags — upgrade morsel",
-                        h.flags, h.version_major, h.version_minor);
+                        "unknown header flags 0x%08x (format %u.%u); this build understands 0x%08x "
+                        "— upgrade morsel",
+                        h.flags, h.version_major, h.version_minor, kKnownFlags);
   if (h.header_size < kHeaderSize || h.header_size > kMaxHeaderSize || h.header_size % 8 != 0)
     return MORSEL_ERROR(INVALID_MODEL,
                         "bad header size %u (must be a multiple of 8 in %u..%u)", h.header_size,

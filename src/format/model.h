@@ -53,7 +53,10 @@ inline constexpr uint32_t kMaxHeaderSize = 4096;     // larger headers (future m
 inline constexpr uint64_t kTensorAlignment = 64;     // every tensor's file offset is a multiple
 inline constexpr uint32_t kChecksumXXH64 = 1;        // XXH64, seed 0, over [0, file_size - 8)
 inline constexpr uint64_t kChecksumSize = 8;
-inline constexpr uint64_t kMaxMetadataBytes = 64ull << 20;
+inline constexpr uint64_t kMaxMetadataBytes = 64ull << 20;  // the JSON text, after decompression
+// Header flags (must-understand bits; a reader rejects any it does not know).
+inline constexpr uint32_t kFlagMetadataLz4 = 1u << 0;  // metadata block: u64 JSON size + LZ4 block
+inline constexpr uint32_t kKnownFlags = kFlagMetadataLz4;
 inline constexpr size_t kMaxTensors = 1u << 20;
 inline constexpr size_t kMaxValues = 1u << 22;
 inline constexpr size_t kMaxNodes = 1u << 22;

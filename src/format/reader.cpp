@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "format/lz4.h"
 #include "format/model.h"
 
 #if !defined(__EMSCRIPTEN__) && (defined(__unix__) || defined(__APPLE__))
@@ -98,6 +99,23 @@ Status parse_json(const uint8_t* p, size_t n, json* out) {
   if (!root.is_object()) return MORSEL_ERROR(INVALID_MODEL, "metadata block must be a JSON object");
   *out = std::move(root);
   return Status();
+}
+
+// The metadata block's JSON: as stored, or decompressed when the header says it is LZ4
+// (u64 little-endian JSON size, then one LZ4 block).
+Status parse_metadata(const FileHeader& h, const uint8_t* block, json* out) {
+  const size_t n = static_cast<size_t>(h.metadata_size);
+  if (!(h.flags & kFlagMetadataLz4)) return parse_json(block, n, out);
+  if (n < 8) return MORSEL_ERROR(INVALID_MODEL, "the compressed metadata block is %zu bytes, too short", n);
+  uint64_t raw = 0;
+  for (int i = 7; i >= 0; i--) raw = raw << 8 | block[i];
+  if (raw == 0 || raw > kMaxMetadataBytes)
+    return MORSEL_ERROR(INVALID_MODEL, "the metadata expands to %llu bytes; it must be 1..%llu",
+                        static_cast<unsigned long long>(raw),
+                        static_cast<unsigned long long>(kMaxMetadataBytes));
+  std::vector<uint8_t> text;
+  MORSEL_RETURN_IF_ERROR(lz4::decompress(block + 8, n - 8, static_cast<size_t>(raw), &text));
+  return parse_json(text.data(), text.size(), out);
 }
 
 // ---- Layout ----
@@ -384,7 +402,7 @@ Status parse_model(const uint8_t* data, size_t size, Model* out) {
   MORSEL_RETURN_IF_ERROR(check_metadata_bounds(h));
   MORSEL_RETURN_IF_ERROR(check_data_bounds(h));
   json root;
-  MORSEL_RETURN_IF_ERROR(parse_json(data + h.metadata_offset, static_cast<size_t>(h.metadata_size), &root));
+  MORSEL_RETURN_IF_ERROR(parse_metadata(h, data + h.metadata_offset, &root));
   Model m;
   MORSEL_RETURN_IF_ERROR(metadata_from_json(root, &m.meta));
   std::vector<TensorEntry> tensors;
@@ -424,7 +442,7 @@ Result<ModelMetadata> metadata_from_bytes(const FileHeader& h, const uint8_t* me
   ModelMetadata md;
   MORSEL_RETURN_IF_ERROR(guarded([&] {
     json root;
-    MORSEL_RETURN_IF_ERROR(parse_json(meta, static_cast<size_t>(h.metadata_size), &root));
+    MORSEL_RETURN_IF_ERROR(parse_metadata(h, meta, &root));
     return metadata_from_json(root, &md);
   }));
   return md;

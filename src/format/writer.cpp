@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "format/lz4.h"
+
 namespace morsel {
 
 using json = nlohmann::json;
@@ -135,15 +137,23 @@ Result<std::vector<uint8_t>> serialize(const Model& model) {
   for (const Node& n : model.graph.nodes)
     if (n.op == OpType::QCONV2D || n.op == OpType::QDEPTHWISE_CONV2D || n.op == OpType::QDENSE)
       h.version_minor = 1;
+  // The metadata block is stored LZ4-compressed (header flag; JSON compresses about 5x, which
+  // matters for small and quantized models, where it is a few percent of the file).
+  std::vector<uint8_t> block(8);
+  for (int i = 0; i < 8; i++) block[static_cast<size_t>(i)] = static_cast<uint8_t>(uint64_t{text.size()} >> (8 * i));
+  const std::vector<uint8_t> packed =
+      lz4::compress(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  block.insert(block.end(), packed.begin(), packed.end());
+  h.flags |= kFlagMetadataLz4;
   h.metadata_offset = kHeaderSize;
-  h.metadata_size = text.size();
+  h.metadata_size = block.size();
   h.data_offset = round_up(h.metadata_offset + h.metadata_size, kTensorAlignment);
   h.data_size = data_size;
   h.file_size = h.data_offset + h.data_size + kChecksumSize;
 
   std::vector<uint8_t> bytes(static_cast<size_t>(h.file_size), 0);
   encode_header(h, bytes.data());
-  std::memcpy(bytes.data() + h.metadata_offset, text.data(), text.size());
+  std::memcpy(bytes.data() + h.metadata_offset, block.data(), block.size());
   uint8_t* data = bytes.data() + h.data_offset;
   for (const Placement& p : placements)
     if (p.tensor->nbytes()) std::memcpy(data + p.offset, p.tensor->raw(), p.tensor->nbytes());

@@ -195,18 +195,20 @@ Status check_quant_params(const Graph& g, const Node& n) {
   const Value* ws = input_value(g, n, 3);
   if (!w || !w->is_const() || w->dtype != DType::I8 || w->data.dtype() != DType::I8)
     return NODE_ERROR("weights must be a constant i8 tensor");
-  if (const Value* b = input_value(g, n, 2); b && b->dtype != DType::F32)
-    return NODE_ERROR("bias must be f32");
+  if (const Value* b = input_value(g, n, 2); b && b->dtype != DType::F32 && b->dtype != DType::F16)
+    return NODE_ERROR("bias must be f32 or f16");
   const Shape& s = w->shape;
   const size_t want_rank = n.op == OpType::QDENSE ? 2 : 4;
   if (s.size() != want_rank || !shape_is_static(s))
     return NODE_ERROR("weights must be a static rank-%zu tensor", want_rank);
   const int64_t co = n.op == OpType::QCONV2D ? s[3] : n.op == OpType::QDENSE ? s[1] : s[2] * s[3];
-  if (!ws || !ws->is_const() || ws->dtype != DType::F32 || ws->data.dtype() != DType::F32 ||
-      ws->shape.size() != 1 || ws->shape[0] != co)
-    return NODE_ERROR("w_scale must be a constant f32 tensor of shape [%lld] (one per output channel)",
-                      (long long)co);
-  const float* sc = ws->data.data<float>();
+  const bool ws_f32 = ws && ws->dtype == DType::F32 && ws->data.dtype() == DType::F32;
+  const bool ws_f16 = ws && ws->dtype == DType::F16 && ws->data.dtype() == DType::F16;
+  if (!ws || !ws->is_const() || !(ws_f32 || ws_f16) || ws->shape.size() != 1 || ws->shape[0] != co)
+    return NODE_ERROR("w_scale must be a constant f32 or f16 tensor of shape [%lld] (one per output "
+                      "channel)", (long long)co);
+  const Tensor scales = tensor_to_f32(ws->data);
+  const float* sc = scales.data<float>();
   for (int64_t i = 0; i < co; i++)
     if (!(std::isfinite(sc[i]) && sc[i] > 0))
       return NODE_ERROR("w_scale[%lld] = %g; weight scales must be positive and finite", (long long)i,

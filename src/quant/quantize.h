@@ -15,10 +15,10 @@
 namespace morsel::quant {
 
 // Every f32 constant with at least `min_elements` elements becomes IEEE fp16 (tensors with
-// values beyond the fp16 range stay f32). The default keeps biases and the first layers' small
-// kernels f32 (see quantize.cpp); 0 converts everything. Returns how many tensors were
+// values beyond the fp16 range stay f32). The default keeps most biases and the first layers'
+// small kernels f32 (see quantize.cpp); 0 converts everything. Returns how many tensors were
 // converted. Sessions compute in f32 (converted once at create).
-inline constexpr int64_t kFp16MinElements = 2048;
+inline constexpr int64_t kFp16MinElements = 512;
 int quantize_fp16(Graph& g, int64_t min_elements = kFp16MinElements);
 
 enum class CalibrationMethod { MINMAX, PERCENTILE, MSE };

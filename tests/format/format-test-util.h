@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "format/lz4.h"
 #include "format/model.h"
 #include "format/writer.h"
 
@@ -213,15 +214,24 @@ inline format_detail::FileHeader header_of(const std::vector<uint8_t>& b) {
   return h;
 }
 
+// The metadata JSON text (decompressed when the file stores it LZ4-compressed).
 inline std::string metadata_text(const std::vector<uint8_t>& b) {
   const format_detail::FileHeader h = header_of(b);
-  return std::string(reinterpret_cast<const char*>(b.data() + h.metadata_offset), h.metadata_size);
+  const uint8_t* block = b.data() + h.metadata_offset;
+  if (!(h.flags & kFlagMetadataLz4))
+    return std::string(reinterpret_cast<const char*>(block), h.metadata_size);
+  uint64_t raw = 0;
+  for (int i = 7; i >= 0; i--) raw = raw << 8 | block[i];
+  std::vector<uint8_t> text;
+  EXPECT_TRUE(lz4::decompress(block + 8, h.metadata_size - 8, raw, &text).ok());
+  return std::string(text.begin(), text.end());
 }
 
-// Rebuilds a valid file around new metadata text, keeping the data section bytes (tensor
-// offsets are relative to it), and reseals the checksum.
+// Rebuilds a valid file around new metadata text (stored plain, not compressed), keeping the
+// data section bytes (tensor offsets are relative to it), and reseals the checksum.
 inline std::vector<uint8_t> with_metadata_text(const std::vector<uint8_t>& b, const std::string& text) {
   format_detail::FileHeader h = header_of(b);
+  h.flags &= ~kFlagMetadataLz4;
   std::vector<uint8_t> data(b.begin() + static_cast<long>(h.data_offset),
                             b.begin() + static_cast<long>(h.data_offset + h.data_size));
   h.metadata_offset = kHeaderSize;

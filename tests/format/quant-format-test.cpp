@@ -188,15 +188,21 @@ TEST(QuantFormat, CorruptQuantParametersAreLoadErrors) {
                  j["graph"]["nodes"][node_index(j, "QConv2D")]["inputs"].erase(3);
                }),
                "expects 4 inputs");
-  // A w_scale tensor with a negative value in the data section.
+  // A w_scale tensor with a negative value in the data section (f16 or f32, as written).
   std::vector<uint8_t> bad = good;
   const test::json meta = test::json::parse(test::metadata_text(good));
   const auto h = test::header_of(good);
   bool patched = false;
   for (const auto& t : meta["tensors"]) {
     if (t["name"].get<std::string>() == "c2/w_scale") {
-      const float neg = -1.f;
-      std::memcpy(bad.data() + h.data_offset + t["offset"].get<uint64_t>() + 4 * 5, &neg, 4);
+      uint8_t* at = bad.data() + h.data_offset + t["offset"].get<uint64_t>();
+      if (t["dtype"] == "f16") {
+        const uint16_t neg = 0xbc00;  // -1.0
+        std::memcpy(at + 2 * 5, &neg, 2);
+      } else {
+        const float neg = -1.f;
+        std::memcpy(at + 4 * 5, &neg, 4);
+      }
       patched = true;
     }
   }

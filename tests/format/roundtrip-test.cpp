@@ -321,14 +321,16 @@ TEST(FormatLayout, MatchesTheSpecification) {
   EXPECT_EQ(std::memcmp(b.data(), "MORSEL\0\0", 8), 0);
   EXPECT_EQ(get_le(b, H_MAJOR, 2), 1u);
   EXPECT_EQ(get_le(b, H_MINOR, 2), 0u);
-  EXPECT_EQ(get_le(b, H_FLAGS, 4), 0u);
+  EXPECT_EQ(get_le(b, H_FLAGS, 4), kFlagMetadataLz4);  // the writer compresses the metadata
   EXPECT_EQ(get_le(b, H_HEADER_SIZE, 4), 64u);
   EXPECT_EQ(get_le(b, H_CHECKSUM_ALGO, 4), 1u);
   const uint64_t meta_off = get_le(b, H_META_OFFSET, 8), meta_size = get_le(b, H_META_SIZE, 8);
   const uint64_t data_off = get_le(b, H_DATA_OFFSET, 8), data_size = get_le(b, H_DATA_SIZE, 8);
   EXPECT_EQ(meta_off, 64u);
-  EXPECT_EQ(b[meta_off], '{');
-  EXPECT_EQ(b[meta_off + meta_size - 1], '}');
+  const std::string text = metadata_text(b);  // u64 JSON size, then the LZ4 block
+  EXPECT_EQ(get_le(b, meta_off, 8), text.size());
+  EXPECT_EQ(text.front(), '{');
+  EXPECT_EQ(text.back(), '}');
   EXPECT_EQ(data_off % 64, 0u);
   EXPECT_GE(data_off, meta_off + meta_size);
   EXPECT_LT(data_off, meta_off + meta_size + 64);

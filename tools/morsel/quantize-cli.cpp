@@ -56,7 +56,7 @@ void add_quantize_options(CLI::App* c, QuantizeArgs* q) {
                 "f32 (default 0.05; 0 keeps all)");
   c->add_option("--fp16-min-elements", q->fp16_min_elements,
                 "--quantize fp16: tensors with fewer elements (biases, the first layers' small "
-                "kernels) stay f32 (default 2048; 0 converts all)");
+                "kernels) stay f32 (default " + std::to_string(quant::kFp16MinElements) + "; 0 converts all)");
   c->add_flag("--keep-depthwise-f32", q->keep_depthwise_f32,
               "leave depthwise convolutions f32 (stored as fp16) instead of int8");
   c->add_flag("--quantize-report", q->report, "print every layer's int8 error");

@@ -8,6 +8,7 @@
 
 #include "core/status.h"
 #include "format/model.h"
+#include "quant/quantize.h"
 
 namespace morsel::cli {
 
@@ -17,7 +18,7 @@ struct QuantizeArgs {
   int calibrate_count = 100;
   std::string calibrate_method = "percentile";
   double max_layer_error = 0.05;
-  int64_t fp16_min_elements = 2048;  // quant::kFp16MinElements
+  int64_t fp16_min_elements = quant::kFp16MinElements;
   bool keep_depthwise_f32 = false;
   bool report = false;
   int threads = 0;
