@@ -92,4 +92,12 @@ class Api {
 // The OpenAPI 3 document served at /openapi.json.
 const char* openapi_json();
 
+// Answers one raw HTTP/1.1 request (`bytes`: request line, header fields, body) the way a
+// connection of a running server does, without a socket or timers: the same parser, limits and
+// checks, then `api`. nullopt where a connection would close without answering (the input ends
+// before the request is complete). Blocks until `api` replies. For the request fuzz target
+// (tests/fuzz/fuzz-http-request.cpp) and tests; implemented in http.cpp, beside the parser.
+std::optional<HttpResponse> answer_raw_request(Api& api, const ServerOptions& options,
+                                              std::string_view bytes);
+
 }  // namespace morsel::server

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,6 +51,58 @@ bool iequals(std::string_view a, std::string_view b) {
         std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
+}
+
+// The request line and header fields of a parsed header, as Api sees them (names lower case,
+// an accepted or generated X-Request-ID); returns the number of header fields.
+int fill_request_head(const http::request_parser<http::string_body>& parser, HttpRequest* req) {
+  const auto& msg = parser.get();
+  req->method = std::string(msg.method_string());
+  req->target = std::string(msg.target());
+  const size_t q = req->target.find('?');
+  req->path = req->target.substr(0, q);
+  req->query = q == std::string::npos ? "" : req->target.substr(q + 1);
+  int count = 0;
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req->headers.emplace_back(std::move(name), std::string(f.value()));
+    count++;
+  }
+  req->request_id = accept_or_make_request_id(req->header("x-request-id"));
+  return count;
+}
+
+// The answer to a request whose header has arrived, before its body is read: a limit or a
+// precheck (route, method, auth, encoding), else nullopt (read the body).
+std::optional<HttpResponse> check_request_head(const Api& api, const ServerLimits& limits,
+                                               const http::request_parser<http::string_body>& parser,
+                                               const HttpRequest& req, int header_count) {
+  if (req.target.size() > limits.max_url_bytes)
+    return error_response(414, "uri_too_long", "the URL is too long");
+  if (header_count > limits.max_header_count)
+    return error_response(431, "header_too_large", "too many header fields");
+  if (std::optional<HttpResponse> pre = api.precheck(req, parser.chunked() || parser.content_length()))
+    return pre;
+  const std::string* expect = req.header("expect");
+  if (expect && !parser.is_done() && !iequals(*expect, "100-continue"))
+    return error_response(417, "expectation_failed", "only Expect: 100-continue is supported");
+  return std::nullopt;
+}
+
+// The answer to a failed read (nullopt: nobody to answer, close).
+std::optional<HttpResponse> read_error_response(beast::error_code ec, bool got_header,
+                                                const ServerLimits& limits) {
+  if (ec == http::error::header_limit)
+    return error_response(431, "header_too_large", "the request header is too large");
+  if (ec == http::error::body_limit)
+    return error_response(413, "payload_too_large",
+                          str_printf("the body is larger than %lld bytes",
+                                     static_cast<long long>(limits.max_body_bytes)));
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec.category() != http::make_error_code(http::error::end_of_stream).category())
+    return std::nullopt;  // the client went away (or a socket error)
+  return error_response(400, "bad_request", got_header ? "malformed request body" : "malformed HTTP request");
 }
 
 // Header values we write must not contain CR/LF (they never carry raw client bytes, but be sure).
@@ -219,21 +272,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       send(error_response(408, "request_timeout", "the request was not received in time"), true);
       return;
     }
-    if (ec == http::error::header_limit) {
-      send(error_response(431, "header_too_large", "the request header is too large"), true);
-    } else if (ec == http::error::body_limit) {
-      send(error_response(413, "payload_too_large",
-                          str_printf("the body is larger than %lld bytes",
-                                     static_cast<long long>(srv_->opt.limits.max_body_bytes))),
-           true);
-    } else if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-               ec.category() != http::make_error_code(http::error::end_of_stream).category()) {
+    if (std::optional<HttpResponse> r = read_error_response(ec, got_header, srv_->opt.limits))
+      send(std::move(*r), true);
+    else
       close();  // the client went away (or a socket error): nobody to answer
-    } else {
-      send(error_response(400, "bad_request",
-                          got_header ? "malformed request body" : "malformed HTTP request"),
-           true);
-    }
   }
 
   void on_header(beast::error_code ec) {
@@ -241,44 +283,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
       read_failed(ec, false);
       return;
     }
-    const auto& msg = parser_->get();
-    req_.method = std::string(msg.method_string());
-    req_.target = std::string(msg.target());
-    const size_t q = req_.target.find('?');
-    req_.path = req_.target.substr(0, q);
-    req_.query = q == std::string::npos ? "" : req_.target.substr(q + 1);
+    const int count = fill_request_head(*parser_, &req_);
     req_.remote = remote_;
-    int count = 0;
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req_.headers.emplace_back(std::move(name), std::string(f.value()));
-      count++;
-    }
-    req_.request_id = accept_or_make_request_id(req_.header("x-request-id"));
     keep_alive_ = parser_->keep_alive();
     const bool has_body =
         parser_->chunked() || (parser_->content_length() && *parser_->content_length() > 0);
-    if (req_.target.size() > srv_->opt.limits.max_url_bytes) {
-      send(error_response(414, "uri_too_long", "the URL is too long"), has_body);
-      return;
-    }
-    if (count > srv_->opt.limits.max_header_count) {
-      send(error_response(431, "header_too_large", "too many header fields"), has_body);
-      return;
-    }
     if (std::optional<HttpResponse> pre =
-            srv_->api->precheck(req_, parser_->chunked() || parser_->content_length())) {
+            check_request_head(*srv_->api, srv_->opt.limits, *parser_, req_, count)) {
       send(std::move(*pre), has_body);
       return;
     }
-    const std::string* expect = req_.header("expect");
-    if (expect && !parser_->is_done()) {
-      if (!iequals(*expect, "100-continue")) {
-        send(error_response(417, "expectation_failed", "only Expect: 100-continue is supported"),
-             true);
-        return;
-      }
+    if (req_.header("expect") && !parser_->is_done()) {  // 100-continue (others got 417 above)
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(socket_, net::buffer(kContinue, sizeof kContinue - 1),
                        [self = shared_from_this()](beast::error_code wec, size_t) {
@@ -650,6 +665,54 @@ int Server::wait() {
   if (s.loader.joinable()) s.loader.join();
   s.registry->shutdown();
   return 0;
+}
+
+std::optional<HttpResponse> answer_raw_request(Api& api, const ServerOptions& options,
+                                              std::string_view bytes) {
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(options.limits.max_header_bytes);
+  parser.body_limit(static_cast<uint64_t>(options.limits.max_body_bytes));
+  // Feeds the rest of `bytes` until the parser stops (after the header with eager off, at the
+  // end of the message, or on an error); the end of the input is the end of the stream.
+  size_t used = 0;
+  auto feed = [&](bool eager) {
+    parser.eager(eager);
+    beast::error_code ec;
+    for (;;) {
+      const size_t n = parser.put(net::buffer(bytes.data() + used, bytes.size() - used), ec);
+      used += n;
+      if (ec != http::error::need_more) return ec;
+      ec = {};
+      if (used >= bytes.size() || n == 0) {
+        parser.put_eof(ec);
+        return ec;
+      }
+    }
+  };
+  HttpRequest req;
+  auto answer = [&](std::optional<HttpResponse> r) {
+    if (r) api.decorate(req, &*r);
+    return r;
+  };
+  beast::error_code ec = feed(false);
+  if (ec || !parser.is_header_done())
+    return answer(read_error_response(ec ? ec : http::error::partial_message, false, options.limits));
+  const int count = fill_request_head(parser, &req);
+  req.remote = "-";
+  if (std::optional<HttpResponse> pre = check_request_head(api, options.limits, parser, req, count))
+    return answer(std::move(pre));
+  if (!parser.is_done()) {
+    ec = feed(true);
+    if (ec || !parser.is_done())
+      return answer(read_error_response(ec ? ec : http::error::partial_message, true, options.limits));
+  }
+  req.body = std::make_shared<const std::string>(std::move(parser.get().body()));
+  req.received = Clock::now();
+  req.deadline = req.received + secs(options.request_deadline_s);
+  std::promise<HttpResponse> replied;
+  std::future<HttpResponse> reply = replied.get_future();
+  api.handle(req, [&replied](HttpResponse&& r) { replied.set_value(std::move(r)); });
+  return answer(reply.get());
 }
 
 }  // namespace morsel::server

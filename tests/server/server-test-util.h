@@ -17,11 +17,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/tiny-model.h"
+
 namespace morsel::test {
 
-// An 8x8 RGB classifier: mean colour -> Dense -> Softmax over {"red", "green", "blue", "other"}
-// (with `label_suffix` appended to each label). A pure red image is "red" with high confidence.
-// Written atomically (the writer renames into place).
+// tiny_model() (tiny-model.h) written to `path`, atomically (the writer renames into place).
 void write_tiny_model(const std::string& path, const std::string& label_suffix = "",
                       const std::string& name = "tiny");
 
