@@ -329,10 +329,12 @@ Status ModelRegistry::load_initial() {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, path] : specs_)
     if (!loaded_.count(name)) missing += (missing.empty() ? "" : ", ") + name + " (" + path + ")";
-  for (const auto& [name, cands] : found)
+  for (const auto& entry : found) {
+    const std::string& name = entry.first;  // not a structured binding: clang 14 cannot capture one
     if (!loaded_.count(name) &&
         std::none_of(specs_.begin(), specs_.end(), [&](auto& s) { return s.first == name; }))
       missing += (missing.empty() ? "" : ", ") + name;
+  }
   if (!missing.empty())
     return MORSEL_ERROR(INVALID_MODEL, "cannot load model(s): %s (see the log for the reason)",
                         missing.c_str());
