@@ -9,7 +9,8 @@
 #   bench/quant/run.sh [ROUNDS] [PER_ROUND] [--inception]     (defaults 7 and 20)
 # MORSEL=path/to/morsel overrides the binary (default build/release/morsel); KERNELS="auto avx2"
 # limits the kernel sets (default "auto avx2 generic"); INCEPTION_KERNELS likewise for InceptionV3
-# (default: KERNELS).
+# (default: KERNELS). REUSE=1 times the .morsel files an earlier run left in build/bench/quant
+# (no calibration or conversion; the sizes are printed all the same).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-7}
@@ -22,11 +23,13 @@ mkdir -p "$OUT"
 
 # Calibration photos: food photos other than the 24 that tests and docs compare on.
 CAL="$OUT/calibration"
-rm -rf "$CAL" && mkdir -p "$CAL"
-node scripts/photos.js 24 > "$OUT/eval.txt"
-node scripts/photos.js 88 > "$OUT/more.txt"
-grep -v -x -F -f "$OUT/eval.txt" "$OUT/more.txt" > "$OUT/calibration.txt" || true
-while read -r p; do ln -s "$p" "$CAL/"; done < "$OUT/calibration.txt"
+if [ "${REUSE:-}" != 1 ]; then
+  rm -rf "$CAL" && mkdir -p "$CAL"
+  node scripts/photos.js 24 > "$OUT/eval.txt"
+  node scripts/photos.js 88 > "$OUT/more.txt"
+  grep -v -x -F -f "$OUT/eval.txt" "$OUT/more.txt" > "$OUT/calibration.txt" || true
+  while read -r p; do ln -s "$p" "$CAL/"; done < "$OUT/calibration.txt"
+fi
 
 echo "# $(date -u +%Y-%m-%d) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"
 echo "# flags: $(grep -o -w 'avx2\|avx512f\|avx512_vnni\|avx_vnni\|avx512_fp16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
@@ -35,11 +38,17 @@ models=(mobilenet_v2)
 [ "$INCEPTION" = --inception ] && models+=(inception_v3)
 for m in "${models[@]}"; do
   src=models/nsfwjs/$m
-  "$MORSEL" convert "$src" --normalize unit --resize bilinear_align_corners -o "$OUT/$m-f32.morsel" >/dev/null
-  "$MORSEL" convert "$OUT/$m-f32.morsel" --quantize fp16 -o "$OUT/$m-fp16.morsel" >/dev/null
-  "$MORSEL" convert "$OUT/$m-f32.morsel" --quantize dynamic -o "$OUT/$m-dynamic.morsel" >/dev/null
-  "$MORSEL" convert "$OUT/$m-f32.morsel" --quantize int8 --calibrate "$CAL" --calibrate-count 100 \
-    -o "$OUT/$m-int8.morsel" | grep 'int8 (' | sed 's/^note: /# /'
+  if [ "${REUSE:-}" = 1 ]; then
+    for v in f32 fp16 dynamic int8; do
+      [ -f "$OUT/$m-$v.morsel" ] || { echo "REUSE=1: $OUT/$m-$v.morsel is missing" >&2; exit 1; }
+    done
+  else
+    "$MORSEL" convert "$src" --normalize unit --resize bilinear_align_corners -o "$OUT/$m-f32.morsel" >/dev/null
+    "$MORSEL" convert "$OUT/$m-f32.morsel" --quantize fp16 -o "$OUT/$m-fp16.morsel" >/dev/null
+    "$MORSEL" convert "$OUT/$m-f32.morsel" --quantize dynamic -o "$OUT/$m-dynamic.morsel" >/dev/null
+    "$MORSEL" convert "$OUT/$m-f32.morsel" --quantize int8 --calibrate "$CAL" --calibrate-count 100 \
+      -o "$OUT/$m-int8.morsel" | grep 'int8 (' | sed 's/^note: /# /'
+  fi
   f32=$(stat -c %s "$OUT/$m-f32.morsel")
   echo
   echo "$m file sizes:"

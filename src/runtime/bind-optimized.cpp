@@ -170,10 +170,11 @@ std::vector<FusedBlock> find_fused_blocks(const Graph& g) {
     if (r.size() == 1 && r[0].first > b.dw && r[0].second == 0 &&
         is_pointwise(g, g.nodes[static_cast<size_t>(r[0].first)]))
       b.project = r[0].first;
-    // int8 blocks: a QConv2D expand with a QDepthwiseConv2D (bind_fused_block_q); no mixing.
+    // int8 blocks: QConv2D expand and project with a QDepthwiseConv2D (bind_fused_block_q;
+    // the session keeps the project only where int8_block_projects); no mixing.
     const bool q = dw.op == OpType::QDEPTHWISE_CONV2D;
     if (b.expand >= 0 && (g.nodes[static_cast<size_t>(b.expand)].op == OpType::QCONV2D) != q) b.expand = -1;
-    if (b.project >= 0 && (q || g.nodes[static_cast<size_t>(b.project)].op == OpType::QCONV2D)) b.project = -1;
+    if (b.project >= 0 && (g.nodes[static_cast<size_t>(b.project)].op == OpType::QCONV2D) != q) b.project = -1;
     if (b.expand >= 0 || b.project >= 0) blocks.push_back(b);
   }
   return blocks;

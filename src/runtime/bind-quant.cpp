@@ -2,6 +2,7 @@
 // kernels/ref/qref.h, and the qs8 GEMM (kernels/qs8/) for QConv2D with one group and QDense.
 // The quantized-input matrix lives in the session's shared scratch; weights are packed once.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/qs8/qs8.h"
@@ -98,7 +99,215 @@ Result<OptimizedKernel> bind_dequantized(const Graph& g, const Node& n, const st
   return out;
 }
 
+// expand (optional) -> depthwise -> project, all int8 with static input parameters, as one
+// kernel over the depthwise output rows. Expanded rows (or the block's input rows, without an
+// expand) go to a per-thread ring as centred integers: float(q - zero) with the depthwise's input
+// parameters (requantize). The depthwise conv is the f32 row kernel on them with the i8 weights
+// as floats: every partial sum is an integer below 2^24, so it equals the int32 sum. Each output
+// row is dequantized and quantized for the project GEMM in one pass (dequantize_rows). So the
+// block equals the reference nodes bit for bit, and neither wide tensor leaves the cache.
+Result<OptimizedKernel> bind_block_q_project(const Graph& g, const FusedBlock& blk,
+                                             const std::vector<float*>& b,
+                                             const OptimizedBindContext& ctx,
+                                             std::vector<std::shared_ptr<PackedWeights>>* packed) {
+  OptimizedKernel out;
+  const kernels::Qs8Kernels& qk = kernels::qs8_kernels(ctx.k->isa);
+  ThreadPool* pool = ctx.pool;
+  const Node& dw = g.nodes[static_cast<size_t>(blk.dw)];
+  const Node& pj = g.nodes[static_cast<size_t>(blk.project)];
+  const Node* ex = blk.expand >= 0 ? &g.nodes[static_cast<size_t>(blk.expand)] : nullptr;
+  const ref::QuantInput qdw = quant_input_of(dw), qpj = quant_input_of(pj);
+  if (qdw.dynamic || qpj.dynamic || qk.mr == 1)
+    return MORSEL_ERROR(INTERNAL, "node '%s': not an int8 block with a projection", dw.name.c_str());
+  auto slot = [&](int node) { return &(*packed)[static_cast<size_t>(node)]; };
+  const Shape& ds = in_value(g, dw, 0).shape;  // [N,H,W,Cexp]
+  const Shape& dws = in_value(g, dw, 1).shape;
+  const int64_t H = ds[1], Wd = ds[2], Cexp = ds[3], taps = dws[0] * dws[1];
+  Window2D win;
+  MORSEL_RETURN_IF_ERROR(resolve_window(dw, H, Wd, dws[0], dws[1], &win));
+  const int64_t Cin = ex ? in_value(g, *ex, 0).shape[3] : Cexp;
+  const int64_t Cout = in_value(g, pj, 1).shape[3];
+
+  // Expand: qs8 GEMM, one image row at a time.
+  kernels::Qs8GemmArgs ga_ex;
+  std::shared_ptr<PackedWeights> pex;
+  int64_t panels_ex = 0;
+  ref::QuantInput q0;
+  if (ex) {
+    pex = pack_qs8(qk, Cin, Cexp, in_value(g, *ex, 1).data.data<int8_t>(), in_ptr(*ex, b, 2),
+                   in_ptr(*ex, b, 3), slot(blk.expand));
+    const int64_t np = kernels::qs8_round_up(Cexp, qk.nr);
+    panels_ex = np / qk.nr;
+    const ref::Activation act = activation_of(ex->attrs);
+    ga_ex.m = Wd; ga_ex.n = Cexp; ga_ex.k = Cin;
+    ga_ex.lda = kernels::qs8_round_up(kernels::qs8_round_up(Cin, qk.kr) * qk.a_bytes, 16);
+    ga_ex.b = pex->data.data(); ga_ex.bias = pex->bias.data(); ga_ex.w_scale = pex->bias.data() + np;
+    ga_ex.colsum = reinterpret_cast<const int32_t*>(pex->bias.data() + 2 * np);
+    ga_ex.ldc = Cexp; ga_ex.lo = act.min; ga_ex.hi = act.max;
+    q0 = quant_input_of(*ex);
+  }
+
+  // Depthwise: integer weights [taps][Cexp] as floats, no bias or clamp (exact sums); then per
+  // channel scale x_scale * w_scale, bias and the clamp (dequantize_rows).
+  const int8_t* wdw = in_value(g, dw, 1).data.data<int8_t>();
+  std::vector<float> wi(static_cast<size_t>(taps * Cexp));
+  for (size_t i = 0; i < wi.size(); i++) wi[i] = static_cast<float>(wdw[i]);
+  auto pdw = pack_depthwise(taps, Cexp, wi.data(), nullptr, slot(blk.dw));
+  const kernels::DwConvArgs da = depthwise_row_args(ds, dws, win, *pdw, ref::Activation{});
+  auto dq = std::make_shared<std::vector<float>>(static_cast<size_t>(2 * Cexp));
+  {
+    const float* ws = in_ptr(dw, b, 3);
+    const float* bias = in_ptr(dw, b, 2);
+    for (int64_t c = 0; c < Cexp; c++) {
+      (*dq)[static_cast<size_t>(c)] = qdw.scale * ws[c];
+      (*dq)[static_cast<size_t>(Cexp + c)] = bias ? bias[c] : 0.f;
+    }
+  }
+  const ref::Activation act_dw = activation_of(dw.attrs);
+
+  // Project: qs8 GEMM on each depthwise output row.
+  auto ppj = pack_qs8(qk, Cexp, Cout, in_value(g, pj, 1).data.data<int8_t>(), in_ptr(pj, b, 2),
+                      in_ptr(pj, b, 3), slot(blk.project));
+  const int64_t np_pj = kernels::qs8_round_up(Cout, qk.nr), panels_pj = np_pj / qk.nr;
+  const ref::Activation act_pj = activation_of(pj.attrs);
+  kernels::Qs8GemmArgs ga_pj;
+  ga_pj.m = win.ow; ga_pj.n = Cout; ga_pj.k = Cexp;
+  ga_pj.lda = kernels::qs8_round_up(kernels::qs8_round_up(Cexp, qk.kr) * qk.a_bytes, 16);
+  ga_pj.b = ppj->data.data(); ga_pj.bias = ppj->bias.data(); ga_pj.w_scale = ppj->bias.data() + np_pj;
+  ga_pj.colsum = reinterpret_cast<const int32_t*>(ppj->bias.data() + 2 * np_pj);
+  ga_pj.x_scale = qpj.scale; ga_pj.x_zero = qpj.zero;
+  ga_pj.ldc = Cout; ga_pj.lo = act_pj.min; ga_pj.hi = act_pj.max;
+
+  // Per-thread scratch, 64-byte aligned parts: ring | depthwise sums | expand A | project A.
+  auto part = [](int64_t floats) { return kernels::qs8_round_up(floats, 16); };
+  const int64_t kh = da.kh, row_floats = Wd * Cexp;
+  const int64_t ring_floats = part(kh * row_floats), acc_floats = part(win.ow * Cexp);
+  const int64_t aex_floats = ex ? part(ceil_div(kernels::qs8_round_up(Wd, qk.mr) * ga_ex.lda, 4)) : 0;
+  const int64_t apj_floats = part(ceil_div(kernels::qs8_round_up(win.ow, qk.mr) * ga_pj.lda, 4));
+  out.scratch_floats = ring_floats + acc_floats + aex_floats + apj_floats;
+
+  const float* x = in_ptr(ex ? *ex : dw, b, 0);
+  // With a residual ADD: y = its output, each projected row plus the other input's row.
+  const Node* add = blk.add >= 0 ? &g.nodes[static_cast<size_t>(blk.add)] : nullptr;
+  float* y = b[static_cast<size_t>((add ? *add : pj).outputs[0])];
+  const float* res = add ? in_ptr(*add, b, add->inputs[0] == pj.outputs[0] ? 1 : 0) : nullptr;
+  const ref::Activation act_add = add ? activation_of(add->attrs) : ref::Activation{};
+  auto binary = ctx.k->binary;
+  const int threads = pool->threads();
+  const int64_t total_rows = da.n * da.oh;
+  Chunks rows(total_rows, threads > 1 ? std::max<int64_t>(threads, std::min<int64_t>(2 * threads, total_rows / 14)) : 1, 1);
+  Chunks reduce(ex ? shape_numel(in_value(g, *ex, 0).shape) : 1, threads > 1 ? 2 * threads : 1, 65536);
+  float* const* scratch = ctx.scratch;
+  const kernels::Qs8Kernels* qkp = &qk;
+  auto dwrow = ctx.k->dwconv_row;
+  const bool has_ex = ex != nullptr;
+  const float inv_dw = 1.0f / qdw.scale, inv_pj = 1.0f / qpj.scale;
+  const int32_t zero_dw = qdw.zero, zero_pj = qpj.zero;
+  out.fn = [=] {
+    ref::QuantInput q = q0;
+    if (has_ex && q.dynamic) q = measure_input(pool, reduce, x);
+    const float inv = 1.0f / q.scale;
+    kernels::Qs8GemmArgs gx = ga_ex;
+    gx.x_scale = q.scale;
+    gx.x_zero = q.zero;
+    gx.requant = true;
+    gx.out_inv_scale = inv_dw;
+    gx.out_zero = zero_dw;
+    pool->parallel_for(rows.count, [&](int64_t t, int tid) {
+      float* ring = scratch[tid];
+      float* acc = ring + ring_floats;
+      void* aex = acc + acc_floats;
+      void* apj = acc + acc_floats + aex_floats;
+      int64_t held[8], image = -1;
+      const float* rowp[8];
+      for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
+        const int64_t n = r / da.oh, oy = r % da.oh;
+        if (n != image) {
+          for (int64_t s = 0; s < kh; s++) held[s] = -1;
+          image = n;
+        }
+        for (int64_t ky = 0; ky < kh; ky++) {
+          const int64_t iy = oy * da.sh - da.pad_top + ky;
+          if (iy < 0 || iy >= H) {
+            rowp[ky] = nullptr;
+            continue;
+          }
+          float* dst = ring + (iy % kh) * row_floats;
+          if (held[iy % kh] != iy) {
+            if (has_ex) {
+              qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, aex, gx.lda);
+              kernels::Qs8GemmArgs gr = gx;
+              gr.a = aex;
+              gr.c = dst;
+              qkp->gemm(gr, 0, Wd, 0, panels_ex);
+            } else {
+              qkp->requantize(x + (n * H + iy) * row_floats, row_floats, inv_dw, zero_dw, dst);
+            }
+            held[iy % kh] = iy;
+          }
+          rowp[ky] = dst;
+        }
+        dwrow(da, rowp, acc);
+        qkp->dequantize_rows(acc, da.ow, Cexp, Cexp, dq->data(), dq->data() + Cexp, act_dw.min,
+                             act_dw.max, inv_pj, zero_pj, apj, ga_pj.lda);
+        kernels::Qs8GemmArgs gp = ga_pj;
+        gp.a = apj;
+        gp.c = y + r * da.ow * Cout;
+        qkp->gemm(gp, 0, da.ow, 0, panels_pj);
+        if (res)
+          binary(kernels::BinOp::ADD, gp.c, res + r * da.ow * Cout, da.ow * Cout, gp.c, 0,
+                 da.ow * Cout, act_add.min, act_add.max);
+      }
+    });
+    (void)pex;
+    (void)pdw;
+    (void)ppj;
+  };
+  out.name = std::string("qs8-") + (ex ? "gemm+" : "") + "dwconv+gemm-" + qk.name + (add ? "+add" : "");
+  return out;
+}
+
 }  // namespace
+
+int int8_block_residual(const Graph& g, const FusedBlock& blk) {
+  if (blk.project < 0) return -1;
+  const int v = g.nodes[static_cast<size_t>(blk.project)].outputs[0];
+  for (int o : g.outputs)
+    if (o == v) return -1;
+  int add = -1, readers = 0;
+  for (size_t j = 0; j < g.nodes.size(); j++)
+    for (int id : g.nodes[j].inputs)
+      if (id == v) {
+        readers++;
+        add = static_cast<int>(j);
+      }
+  if (readers != 1) return -1;
+  const Node& a = g.nodes[static_cast<size_t>(add)];
+  if (a.op != OpType::ADD || a.inputs.size() != 2 || a.outputs.size() != 1) return -1;
+  const int r = a.inputs[0] == v ? a.inputs[1] : a.inputs[0];
+  if (r < 0 || r == v) return -1;
+  const Value& rv = g.values[static_cast<size_t>(r)];
+  if (rv.producer >= blk.first() || rv.shape != g.values[static_cast<size_t>(v)].shape ||
+      g.values[static_cast<size_t>(a.outputs[0])].shape != rv.shape)
+    return -1;
+  return add;
+}
+
+bool int8_block_projects(const Graph& g, const FusedBlock& blk, const kernels::F32Kernels& k) {
+  if (blk.project < 0) return false;
+  const char* env = std::getenv("MORSEL_FUSE_Q");  // 0: int8 blocks stop at the depthwise conv
+  if (env && *env && std::atoi(env) == 0) return false;
+  const Node& dw = g.nodes[static_cast<size_t>(blk.dw)];
+  const Node& pj = g.nodes[static_cast<size_t>(blk.project)];
+  if (dw.op != OpType::QDEPTHWISE_CONV2D || pj.op != OpType::QCONV2D) return false;
+  if (quant_input_of(dw).dynamic || quant_input_of(pj).dynamic) return false;
+  if (kernels::qs8_kernels(k.isa).mr == 1) return false;
+  const Shape& ws = in_value(g, dw, 1).shape;
+  // Exact f32 sums: taps * 255 * 128 < 2^24; the GEMMs' int32 sums as in bind_quantized.
+  if (blk.expand >= 0 && in_value(g, g.nodes[static_cast<size_t>(blk.expand)], 0).shape.back() > 65536)
+    return false;
+  return ws.size() == 4 && ws[0] * ws[1] <= 256 && ws[2] <= 65536;
+}
 
 Result<KernelFn> bind_quantized_reference(const Graph& g, const Node& n, const std::vector<float*>& b) {
   const Shape& ys = g.values[static_cast<size_t>(n.outputs[0])].shape;
@@ -164,6 +373,10 @@ Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std:
                              win.dh, win.dw, win.pad_top, win.pad_left, win.oh, win.ow};
   }
   if (K > 65536) return out;  // int32 sums could overflow: the reference (and the quantizer) decide
+  // Through im2col with a short K (a network's first conv on the RGB image: 3x3x3 = 27) the
+  // quantize pass and the epilogue outweigh the int8 products: MobileNetV2's Conv1 measured
+  // 0.23 ms in f32 against 0.31 ms in int8 (docs/benchmarks.md), so it runs dequantized.
+  if (!direct && K < 32) return bind_dequantized(g, n, b, ctx, packed);
   auto pw = pack_qs8(qk, K, N, wv.data.data<int8_t>(), in_ptr(n, b, 2), in_ptr(n, b, 3), packed);
   const int64_t np = kernels::qs8_round_up(N, qk.nr);
   const ref::Activation act = activation_of(n.attrs);
@@ -192,10 +405,13 @@ Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std:
   ga.hi = act.max;
 
   const int64_t panels = np / qk.nr;
-  Chunks qrows(M, threads > 1 ? 2 * threads : 1, 16);
+  // Small GEMMs (the dense layers of a classifier head at batch 1: under 2^20 multiply-adds,
+  // a few microseconds) run on the calling thread: waking the pool costs more than they take.
+  const bool split = threads > 1 && M * N * K >= (int64_t{1} << 20);
+  Chunks qrows(M, split ? 2 * threads : 1, 16);
   // GEMM tasks: row chunks, and column groups only when there are too few row tiles for the
   // threads (the register tile spans 4 panels, so groups are multiples of 4 panels if possible).
-  const int64_t want = threads > 1 ? 4 * threads : 1;
+  const int64_t want = split ? 4 * threads : 1;
   const int64_t row_tiles = ceil_div(M, qk.mr);
   int64_t col_parts = 1;
   if (row_tiles < 2 * want) col_parts = std::min(panels, ceil_div(want, row_tiles));
@@ -251,7 +467,8 @@ Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& blk
                                            std::vector<std::shared_ptr<PackedWeights>>* packed) {
   const Node& dw = g.nodes[static_cast<size_t>(blk.dw)];
   const kernels::Qs8Kernels& qk = kernels::qs8_kernels(ctx.k->isa);
-  if (blk.expand < 0 || blk.project >= 0)
+  if (blk.project >= 0) return bind_block_q_project(g, blk, b, ctx, packed);
+  if (blk.expand < 0)
     return MORSEL_ERROR(INTERNAL, "node '%s': int8 blocks are expand + depthwise", dw.name.c_str());
   const Node& ex = g.nodes[static_cast<size_t>(blk.expand)];
   // Depthwise weights: dequantized, as the unfused depthwise runs.

@@ -95,15 +95,25 @@ Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std:
 // stride 1, unpadded, with constant weights; each intermediate has exactly one reader.
 struct FusedBlock {
   int expand = -1, dw = -1, project = -1;
+  int add = -1;  // int8 blocks only: the residual ADD that is the projection's only reader
   int first() const { return expand >= 0 ? expand : dw; }
-  int last() const { return project >= 0 ? project : dw; }
+  int last() const { return add >= 0 ? add : project >= 0 ? project : dw; }
 };
 std::vector<FusedBlock> find_fused_blocks(const Graph& g);
-// The int8 form (runtime/bind-quant.cpp): QConv2D expand + QDepthwiseConv2D, no projection.
+// The int8 form (runtime/bind-quant.cpp): QConv2D expand + QDepthwiseConv2D, or [expand ->]
+// depthwise -> QConv2D project [-> residual ADD] where int8_block_projects.
 Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& block,
                                            const std::vector<float*>& ptrs,
                                            const OptimizedBindContext& ctx,
                                            std::vector<std::shared_ptr<PackedWeights>>* packed);
+// Whether an int8 block (QDepthwiseConv2D) runs its QConv2D projection too: both nodes have
+// static input parameters and an int8 GEMM faster than f32 exists (runtime/bind-quant.cpp).
+// Otherwise int8 blocks stop at the depthwise conv.
+bool int8_block_projects(const Graph& g, const FusedBlock& block, const kernels::F32Kernels& k);
+// For such a block: the ADD node (two same-shape inputs) that is the only reader of the
+// projection's output, when its other input exists before the block runs; else -1. The block
+// then adds it to each projected row and writes the ADD's output.
+int int8_block_residual(const Graph& g, const FusedBlock& block);
 // Binds the block (run at node first()); the block's other nodes then run nothing, and the
 // intermediate values need no storage.
 Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& block,

@@ -118,20 +118,27 @@ Status Session::prepare(int64_t batch) {
   const int fuse = fuse_env && *fuse_env ? std::atoi(fuse_env) : options_.fusion;
   if (kernels_ && fuse > 0) {
     for (FusedBlock blk : find_fused_blocks(graph_)) {
-      if (fuse < 2) blk.project = -1;
+      if (graph_.nodes[static_cast<size_t>(blk.dw)].op == OpType::QDEPTHWISE_CONV2D) {
+        if (!int8_block_projects(graph_, blk, *kernels_)) blk.project = -1;
+        else blk.add = int8_block_residual(graph_, blk);
+      } else if (fuse < 2) {
+        blk.project = -1;
+      }
       if (blk.expand < 0 && blk.project < 0) continue;
       bool taken = false;
-      for (int node : {blk.expand, blk.dw, blk.project})
+      for (int node : {blk.expand, blk.dw, blk.project, blk.add})
         if (node >= 0 && block_at[static_cast<size_t>(node)] >= 0) taken = true;
       if (taken) continue;
       const int id = static_cast<int>(blocks.size());
       blocks.push_back(blk);
-      for (int node : {blk.expand, blk.dw, blk.project})
+      for (int node : {blk.expand, blk.dw, blk.project, blk.add})
         if (node >= 0) block_at[static_cast<size_t>(node)] = id;
       if (blk.expand >= 0)
         elided[static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.expand)].outputs[0])] = true;
       if (blk.project >= 0)
         elided[static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.dw)].outputs[0])] = true;
+      if (blk.add >= 0)
+        elided[static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.project)].outputs[0])] = true;
       const size_t y = static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.last())].outputs[0]);
       first[y] = std::min(first[y], blk.first());
     }

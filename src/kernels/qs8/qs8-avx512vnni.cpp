@@ -1,6 +1,7 @@
 // qs8 GEMM, AVX-512 VNNI: A as u8 (with the zero point), B panels of 16 columns as [K/4][16][4]
 // i8, vpdpbusd (u8 x i8, 4 products into each int32, wrapping); the zero point comes off in the
-// epilogue as zero * colsum[n]. Tile 4 rows x up to 4 panels (64 columns, 16 accumulators).
+// epilogue as zero * colsum[n]. Tile 4 rows x up to 4 panels (64 columns, 16 accumulators), or
+// 8 rows x up to 2 panels for narrow outputs; partial row blocks compute only their rows.
 // Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni; used only when the CPU has them.
 #include <immintrin.h>
 
@@ -15,25 +16,51 @@ namespace {
 
 constexpr int kNr = 16, kMr = 4;
 
-void quantize_rows(const float* x, int64_t rows, int64_t k, int64_t ldx, float inv_scale,
-                   int32_t zero, void* a, int64_t lda) {
+// Four vectors of 16 int32 in [0, 255] -> their 64 bytes, in order.
+inline __m512i pack_u8(__m512i a, __m512i b, __m512i c, __m512i d) {
+  // packs/packus work per 128-bit lane: dword 4L + j holds elements 4L..4L+3 of a, b, c, d (j).
+  const __m512i v = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
+}
+
+// Rows of k values (ldx floats apart) -> u8 rows (lda bytes apart, zero-padded to a multiple of
+// 4): q(f(x)) with f applied to each 16 floats at column i. q for finite or NaN input: clamp
+// r = v * inv to [-zero, 255 - zero] (NaN -> -zero, as ref::quantize_u8), round, add zero.
+// [qlo, qhi]: that range, or a narrower one that folds in a clamp applied before (see
+// qs8_requant_bounds).
+template <typename F>
+inline void quantize_rows_with(F f, const float* x, int64_t rows, int64_t k, int64_t ldx,
+                               float inv_scale, int32_t zero, float qlo, float qhi, void* a,
+                               int64_t lda) {
   const __m512 inv = _mm512_set1_ps(inv_scale);
   const __m512i z = _mm512_set1_epi32(zero);
-  const __m512 lo = _mm512_set1_ps(-256.f), hi = _mm512_set1_ps(256.f);
+  const __m512 lo = _mm512_set1_ps(qlo), hi = _mm512_set1_ps(qhi);
+  auto q16 = [&](__m512 v) {
+    v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inv), lo), hi);
+    return _mm512_add_epi32(_mm512_cvtps_epi32(v), z);
+  };
   const int64_t kp = qs8_round_up(k, 4);
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * ldx;
     uint8_t* ar = static_cast<uint8_t*>(a) + r * lda;
-    for (int64_t i = 0; i < k; i += 16) {
+    int64_t i = 0;
+    for (; i + 64 <= k; i += 64)
+      _mm512_storeu_si512(ar + i, pack_u8(q16(f(_mm512_loadu_ps(xr + i), i, 0xffff)),
+                                          q16(f(_mm512_loadu_ps(xr + i + 16), i + 16, 0xffff)),
+                                          q16(f(_mm512_loadu_ps(xr + i + 32), i + 32, 0xffff)),
+                                          q16(f(_mm512_loadu_ps(xr + i + 48), i + 48, 0xffff))));
+    for (; i < k; i += 16) {
       const __mmask16 mk = k - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (k - i)) - 1);
-      __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, xr + i), inv);
-      v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-      __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), z);
-      q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
-      _mm512_mask_cvtepi32_storeu_epi8(ar + i, mk, q);
+      _mm512_mask_cvtepi32_storeu_epi8(ar + i, mk, q16(f(_mm512_maskz_loadu_ps(mk, xr + i), i, mk)));
     }
-    for (int64_t i = k; i < kp; i++) ar[i] = static_cast<uint8_t>(zero);
+    for (i = k; i < kp; i++) ar[i] = static_cast<uint8_t>(zero);
   }
+}
+
+void quantize_rows(const float* x, int64_t rows, int64_t k, int64_t ldx, float inv_scale,
+                   int32_t zero, void* a, int64_t lda) {
+  quantize_rows_with([](__m512 v, int64_t, __mmask16) { return v; }, x, rows, k, ldx, inv_scale,
+                     zero, static_cast<float>(-zero), static_cast<float>(255 - zero), a, lda);
 }
 
 int64_t packed_bytes(int64_t k, int64_t n) { return qs8_round_up(n, kNr) * qs8_round_up(k, 4); }
@@ -50,21 +77,28 @@ void pack_b(int64_t k, int64_t n, const int8_t* w, void* out) {
         }
 }
 
-template <int NP>
-inline void tile(const Qs8GemmArgs& g, int64_t m, int rows, int64_t p, int64_t kp) {
+// round(clamp(t * inv, lo, hi)) as float: ref::requantize_centered in value (-0 may stay -0).
+inline __m512 requantize16(__m512 t, __m512 inv, __m512 lo, __m512 hi) {
+  const __m512 r = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(t, inv), lo), hi);
+  return _mm512_roundscale_ps(r, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+// MR rows (exactly) x NP panels of 16 columns.
+template <int MR, int NP>
+void tile(const Qs8GemmArgs& g, int64_t m, int64_t p, int64_t kp) {
   const uint8_t* abase = static_cast<const uint8_t*>(g.a);
-  const int32_t* ar[kMr];
-  for (int r = 0; r < kMr; r++) ar[r] = reinterpret_cast<const int32_t*>(abase + (m + (r < rows ? r : 0)) * g.lda);
+  const int32_t* ar[MR];
+  for (int r = 0; r < MR; r++) ar[r] = reinterpret_cast<const int32_t*>(abase + (m + r) * g.lda);
   const __m512i* bp[NP];
   for (int q = 0; q < NP; q++)
     bp[q] = reinterpret_cast<const __m512i*>(static_cast<const int8_t*>(g.b) + (p + q) * kp * kNr);
-  __m512i c[kMr][NP];
-  for (int r = 0; r < kMr; r++)
+  __m512i c[MR][NP];
+  for (int r = 0; r < MR; r++)
     for (int q = 0; q < NP; q++) c[r][q] = _mm512_setzero_si512();
   for (int64_t i = 0; i < kp / 4; i++) {
     __m512i b[NP];
     for (int q = 0; q < NP; q++) b[q] = _mm512_loadu_si512(bp[q] + i);
-    for (int r = 0; r < kMr; r++) {
+    for (int r = 0; r < MR; r++) {
       const __m512i av = _mm512_set1_epi32(ar[r][i]);
       for (int q = 0; q < NP; q++) c[r][q] = _mm512_dpbusd_epi32(c[r][q], av, b[q]);
     }
@@ -72,6 +106,10 @@ inline void tile(const Qs8GemmArgs& g, int64_t m, int rows, int64_t p, int64_t k
   const __m512 xs = _mm512_set1_ps(g.x_scale);
   const __m512 lo = _mm512_set1_ps(g.lo), hi = _mm512_set1_ps(g.hi);
   const __m512i zero = _mm512_set1_epi32(g.x_zero);
+  const __m512 oinv = _mm512_set1_ps(g.out_inv_scale);
+  float qlo = 0.f, qhi = 0.f;
+  qs8_requant_bounds(g.lo, g.hi, g.out_inv_scale, g.out_zero, &qlo, &qhi);
+  const __m512 olo = _mm512_set1_ps(qlo), ohi = _mm512_set1_ps(qhi);
   for (int q = 0; q < NP; q++) {
     const int64_t n0 = (p + q) * kNr;
     const int64_t cols = std::min<int64_t>(kNr, g.n - n0);
@@ -79,35 +117,66 @@ inline void tile(const Qs8GemmArgs& g, int64_t m, int rows, int64_t p, int64_t k
     const __m512i zc = _mm512_mullo_epi32(zero, _mm512_loadu_si512(g.colsum + n0));
     const __m512 s = _mm512_mul_ps(xs, _mm512_loadu_ps(g.w_scale + n0));
     const __m512 bias = _mm512_loadu_ps(g.bias + n0);
-    for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < MR; r++) {
       __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c[r][q], zc)), s);
       t = _mm512_add_ps(t, bias);
-      t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+      t = g.requant ? requantize16(t, oinv, olo, ohi) : _mm512_min_ps(_mm512_max_ps(t, lo), hi);
       _mm512_mask_storeu_ps(g.c + (m + r) * g.ldc + n0, mk, t);
     }
   }
 }
 
+using TileFn = void (*)(const Qs8GemmArgs&, int64_t, int64_t, int64_t);
+template <int NP>
+constexpr TileFn kTiles[9] = {nullptr, tile<1, NP>, tile<2, NP>, tile<3, NP>, tile<4, NP>,
+                              tile<5, NP>, tile<6, NP>, tile<7, NP>, tile<8, NP>};
+
+// Row blocks of 4 with groups of 4 panels (16 accumulators); with at most 2 panels (narrow
+// outputs), row blocks of 8, so each B load feeds 8 rows. The last block has the rows left.
 void gemm(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
   const int64_t kp = qs8_round_up(g.k, 4);
-  for (int64_t m = m0; m < m1; m += kMr) {
-    const int rows = static_cast<int>(std::min<int64_t>(kMr, m1 - m));
+  const int64_t mr = p1 - p0 <= 2 ? 8 : kMr;
+  for (int64_t m = m0; m < m1; m += mr) {
+    const int rows = static_cast<int>(std::min<int64_t>(mr, m1 - m));
     int64_t p = p0;
-    for (; p + 4 <= p1; p += 4) tile<4>(g, m, rows, p, kp);
+    for (; p + 4 <= p1; p += 4) kTiles<4>[rows](g, m, p, kp);
     switch (p1 - p) {
-      case 3: tile<3>(g, m, rows, p, kp); break;
-      case 2: tile<2>(g, m, rows, p, kp); break;
-      case 1: tile<1>(g, m, rows, p, kp); break;
+      case 3: kTiles<3>[rows](g, m, p, kp); break;
+      case 2: kTiles<2>[rows](g, m, p, kp); break;
+      case 1: kTiles<1>[rows](g, m, p, kp); break;
       default: break;
     }
   }
+}
+
+void requantize(const float* x, int64_t n, float inv_scale, int32_t zero, float* y) {
+  const __m512 inv = _mm512_set1_ps(inv_scale);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(-zero)), hi = _mm512_set1_ps(static_cast<float>(255 - zero));
+  // NaN: max(NaN, lo) is lo, as ref::quantize_u8 maps NaN to 0.
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mk = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, mk, requantize16(_mm512_maskz_loadu_ps(mk, x + i), inv, lo, hi));
+  }
+}
+
+void dequantize_rows(const float* acc, int64_t rows, int64_t k, int64_t ldacc, const float* scale,
+                     const float* bias, float lo, float hi, float inv_scale, int32_t zero, void* a,
+                     int64_t lda) {
+  auto value = [&](__m512 v, int64_t i, __mmask16 mk) {
+    const __m512 t = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mk, scale + i));
+    return _mm512_add_ps(t, _mm512_maskz_loadu_ps(mk, bias + i));
+  };
+  float qlo = 0.f, qhi = 0.f;  // the clamp to [lo, hi] folded into the quantization's
+  qs8_requant_bounds(lo, hi, inv_scale, zero, &qlo, &qhi);
+  quantize_rows_with(value, acc, rows, k, ldacc, inv_scale, zero, qlo, qhi, a, lda);
 }
 
 }  // namespace
 
 namespace avx512vnni {
 const Qs8Kernels& qs8_table() {
-  static const Qs8Kernels t{"avx512vnni", kMr, kNr, 4, 1, quantize_rows, packed_bytes, pack_b, gemm};
+  static const Qs8Kernels t{"avx512vnni", kMr, kNr, 4, 1, quantize_rows, packed_bytes, pack_b, gemm,
+                            requantize, dequantize_rows};
   return t;
 }
 }  // namespace avx512vnni

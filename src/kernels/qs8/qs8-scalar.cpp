@@ -48,8 +48,29 @@ void gemm(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) 
       }
       const int64_t n0 = p * kNr, cols = std::min<int64_t>(kNr, g.n - n0);
       float* c = g.c + m * g.ldc + n0;
-      for (int64_t j = 0; j < cols; j++)
+      for (int64_t j = 0; j < cols; j++) {
         c[j] = ref::dequantize_output(acc[j], g.x_scale, g.w_scale[n0 + j], g.bias[n0 + j], act);
+        if (g.requant) c[j] = ref::requantize_centered(c[j], g.out_inv_scale, g.out_zero);
+      }
+    }
+  }
+}
+
+void requantize(const float* x, int64_t n, float inv_scale, int32_t zero, float* y) {
+  for (int64_t i = 0; i < n; i++) y[i] = ref::requantize_centered(x[i], inv_scale, zero);
+}
+
+void dequantize_rows(const float* acc, int64_t rows, int64_t k, int64_t ldacc, const float* scale,
+                     const float* bias, float lo, float hi, float inv_scale, int32_t zero, void* a,
+                     int64_t lda) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = acc + r * ldacc;
+    int16_t* ar = reinterpret_cast<int16_t*>(static_cast<uint8_t*>(a) + r * lda);
+    for (int64_t i = 0; i < k; i++) {
+      float t = xr[i] * scale[i];
+      t = t + bias[i];
+      t = t < lo ? lo : t > hi ? hi : t;
+      ar[i] = static_cast<int16_t>(ref::quantize_u8(t, inv_scale, zero) - zero);
     }
   }
 }
@@ -58,7 +79,8 @@ void gemm(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) 
 
 namespace scalar {
 const Qs8Kernels& qs8_table() {
-  static const Qs8Kernels t{"scalar", 1, kNr, 1, 2, quantize_rows, packed_bytes, pack_b, gemm};
+  static const Qs8Kernels t{"scalar", 1, kNr, 1, 2, quantize_rows, packed_bytes, pack_b, gemm,
+                            requantize, dequantize_rows};
   return t;
 }
 }  // namespace scalar

@@ -25,6 +25,12 @@ struct Qs8GemmArgs {
   float* c = nullptr;
   int64_t ldc = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
+  // When set, C receives the value as the next int8 node reads it, centred:
+  // ref::requantize_centered(value, out_inv_scale, out_zero) (see requantize below; a zero
+  // may come out as -0).
+  bool requant = false;
+  float out_inv_scale = 1.f;
+  int32_t out_zero = 0;
 };
 
 struct Qs8Kernels {
@@ -42,9 +48,33 @@ struct Qs8Kernels {
   // Rows [m0, m1) of C, column panels [p0, p1). A may be read up to row round_up(m1, mr) (the
   // caller allocates those rows; their contents do not matter); C is written for rows < m1 only.
   void (*gemm)(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // The int8 depthwise conv of a fused block runs the f32 depthwise kernel on integer values:
+  // inputs (q - zero) and weights as floats, so every partial sum is an integer below 2^24 and
+  // exact. These two convert around it (ref::requantize_centered, ref::dequantize_output):
+  // y[i] = float(q(x[i]) - zero) for i in [0, n) (y may be x; a zero may come out as -0, which
+  // the depthwise sums, starting from +0, do not see).
+  void (*requantize)(const float* x, int64_t n, float inv_scale, int32_t zero, float* y);
+  // Rows [0, rows) of exact integer sums acc (k per row, ldacc floats apart) to A rows of the
+  // next GEMM (quantize_rows' format, lda bytes apart): t = clamp(acc * scale[c] + bias[c], lo,
+  // hi), then q(t) with (inv_scale, zero). scale[c] = x_scale * w_scale[c], computed in float.
+  void (*dequantize_rows)(const float* acc, int64_t rows, int64_t k, int64_t ldacc,
+                          const float* scale, const float* bias, float lo, float hi,
+                          float inv_scale, int32_t zero, void* a, int64_t lda);
 };
 
 inline int64_t qs8_round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Bounds [qlo, qhi] for r = t * inv (t finite or NaN, inv > 0) such that rounding
+// clamp(r, qlo, qhi) gives ref::quantize_u8(clamp(t, lo, hi), inv, zero) - zero: clamping before
+// rounding equals clamping after (integer bounds), and t -> t * inv is monotonic in float, so
+// the clamp to [lo, hi] folds in as [lo * inv, hi * inv] clamped to [-zero, 255 - zero]. With
+// SIMD max(r, qlo) (which returns qlo for NaN), NaN maps to -zero as in the reference.
+inline void qs8_requant_bounds(float lo, float hi, float inv, int32_t zero, float* qlo, float* qhi) {
+  const float zl = static_cast<float>(-zero), zh = static_cast<float>(255 - zero);
+  const float l = lo * inv, h = hi * inv;
+  *qlo = l < zl ? zl : l > zh ? zh : l;
+  *qhi = h < zl ? zl : h > zh ? zh : h;
+}
 
 // The table for `isa` on this CPU: avx512vnni when isa is AVX512 and the CPU has AVX512-VNNI,
 // else avx2 when isa >= AVX2, else scalar.

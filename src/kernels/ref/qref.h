@@ -50,6 +50,13 @@ inline float dequantize_output(int32_t acc, float x_scale, float w_scale, float 
   return t < act.min ? act.min : t > act.max ? act.max : t;
 }
 
+// An int8 node's f32 output as the next int8 node reads it, centred on the zero point:
+// float(q(x) - zero). Integer-valued, |value| <= 255, so sums of its products with i8 weights
+// are exact in f32 while below 2^24 (the fused int8 depthwise conv relies on this).
+inline float requantize_centered(float x, float inv_scale, int32_t zero) {
+  return static_cast<float>(quantize_u8(x, inv_scale, zero) - zero);
+}
+
 // The range of x[0..n) (NaN ignored), for dynamic quantization.
 void min_max(int64_t n, const float* x, float* lo, float* hi);
 
