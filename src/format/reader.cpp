@@ -190,7 +190,13 @@ struct TensorEntry {
   DType dtype = DType::F32;
   Shape shape;
   uint64_t offset = 0, nbytes = 0;
+  AffineQuant affine;          // qu8/qu16 only
+  int64_t channel_scale = -1;  // tensor index of affine.channel_scale's f32 bytes; -1: none
 };
+
+bool is_affine_dtype(DType t) {
+  return t == DType::QU8 || t == DType::QU16;
+}
 
 std::string at(const std::string& base, size_t i) { return base + "[" + std::to_string(i) + "]"; }
 
@@ -200,7 +206,7 @@ Status parse_dtype(const json& obj, const std::string& where, DType* out) {
   if (!dtype_from_name(s, out))
     return MORSEL_ERROR(UNSUPPORTED,
                         "metadata: %s.dtype \"%s\" is not a dtype this build knows (f32 f16 i8 u8 "
-                        "i32); written by a newer morsel? upgrade morsel",
+                        "i32 qu8 qu16); written by a newer morsel? upgrade morsel",
                         where.c_str(), s.c_str());
   return Status();
 }
@@ -218,6 +224,77 @@ Status parse_shape(const json& obj, const std::string& where, int64_t min_dim, S
     if (d < min_dim)
       return MORSEL_ERROR(INVALID_MODEL, "metadata: %s %s has an invalid dimension %lld", w.c_str(),
                           shape_str(*out).c_str(), static_cast<long long>(d));
+  return Status();
+}
+
+// The "affine" object of a qu8/qu16 tensor entry: {"scale": number, "offset": number} plus, for
+// per-channel factors, "axis" (integer) and "channel_scale" (an f32 tensor's index); both or
+// neither.
+Status parse_affine(const json& e, const std::string& w, TensorEntry* t) {
+  const json* aj = json_find(e, "affine");
+  if (!is_affine_dtype(t->dtype)) {
+    if (aj)
+      return MORSEL_ERROR(INVALID_MODEL,
+                          "metadata: %s has \"affine\" but dtype %s (only qu8 and qu16 tensors do)",
+                          w.c_str(), dtype_name(t->dtype));
+    return Status();
+  }
+  if (!aj)
+    return MORSEL_ERROR(INVALID_MODEL, "metadata: %s is %s but has no \"affine\" record", w.c_str(),
+                        dtype_name(t->dtype));
+  const std::string wa = w + ".affine";
+  if (!aj->is_object())
+    return MORSEL_ERROR(INVALID_MODEL, "metadata: %s must be an object", wa.c_str());
+  const json* j = nullptr;
+  MORSEL_RETURN_IF_ERROR(json_member(*aj, "scale", wa, &j));
+  MORSEL_RETURN_IF_ERROR(json_to_double(*j, wa + ".scale", &t->affine.scale));
+  MORSEL_RETURN_IF_ERROR(json_member(*aj, "offset", wa, &j));
+  MORSEL_RETURN_IF_ERROR(json_to_double(*j, wa + ".offset", &t->affine.offset));
+  const json* axis = json_find(*aj, "axis");
+  const json* cs = json_find(*aj, "channel_scale");
+  if (!axis != !cs)
+    return MORSEL_ERROR(INVALID_MODEL,
+                        "metadata: %s needs both \"axis\" and \"channel_scale\" or neither",
+                        wa.c_str());
+  if (axis) {
+    int64_t a = 0;
+    MORSEL_RETURN_IF_ERROR(json_to_int(*axis, wa + ".axis", &a));
+    if (a < 0 || a >= static_cast<int64_t>(t->shape.size()))
+      return MORSEL_ERROR(INVALID_MODEL, "tensor '%s': affine axis %lld is not an axis of shape %s",
+                          t->name.c_str(), static_cast<long long>(a), shape_str(t->shape).c_str());
+    t->affine.axis = static_cast<int>(a);
+    MORSEL_RETURN_IF_ERROR(json_to_int(*cs, wa + ".channel_scale", &t->channel_scale));
+  }
+  return Status();
+}
+
+// Reads every qu8/qu16 tensor's channel scales (an f32 [shape[axis]] tensor of finite numbers)
+// and checks the whole record.
+Status resolve_affine(const uint8_t* data_base, std::vector<TensorEntry>* ts) {
+  for (TensorEntry& t : *ts) {
+    if (!is_affine_dtype(t.dtype)) continue;
+    if (t.channel_scale >= 0 || t.affine.axis >= 0) {
+      if (t.channel_scale < 0 || t.channel_scale >= static_cast<int64_t>(ts->size()))
+        return MORSEL_ERROR(
+            INVALID_MODEL,
+            "tensor '%s': affine channel_scale %lld is not a tensor index (%zu tensors)",
+            t.name.c_str(), static_cast<long long>(t.channel_scale), ts->size());
+      const TensorEntry& c = (*ts)[static_cast<size_t>(t.channel_scale)];
+      const int64_t want = t.shape[static_cast<size_t>(t.affine.axis)];
+      if (c.dtype != DType::F32 || c.shape.size() != 1 || c.shape[0] != want)
+        return MORSEL_ERROR(
+            INVALID_MODEL,
+            "tensor '%s': its channel scales '%s' are %s %s; axis %d of shape %s wants "
+            "f32 [%lld]",
+            t.name.c_str(), c.name.c_str(), dtype_name(c.dtype), shape_str(c.shape).c_str(),
+            t.affine.axis, shape_str(t.shape).c_str(), static_cast<long long>(want));
+      t.affine.channel_scale.resize(static_cast<size_t>(want));
+      if (want)
+        std::memcpy(t.affine.channel_scale.data(), data_base + c.offset,
+                    static_cast<size_t>(want) * 4);
+    }
+    MORSEL_RETURN_IF_ERROR(affine_quant_check(t.affine, t.shape, "tensor '" + t.name + "'"));
+  }
   return Status();
 }
 
@@ -244,6 +321,7 @@ Status parse_tensor_table(const json& root, const FileHeader& h, std::vector<Ten
       return MORSEL_ERROR(INVALID_MODEL, "tensor '%s': negative offset or size", t.name.c_str());
     t.offset = static_cast<uint64_t>(off);
     t.nbytes = static_cast<uint64_t>(nb);
+    MORSEL_RETURN_IF_ERROR(parse_affine(e, w, &t));
     if (t.offset % kTensorAlignment != 0)
       return MORSEL_ERROR(INVALID_MODEL, "tensor '%s': offset %llu is not a multiple of %llu",
                           t.name.c_str(), static_cast<ull>(t.offset), static_cast<ull>(kTensorAlignment));
@@ -350,6 +428,7 @@ Status parse_graph(const json& root, const std::vector<TensorEntry>& tensors, co
                             dtype_name(v.dtype), shape_str(v.shape).c_str(), t.name.c_str(),
                             dtype_name(t.dtype), shape_str(t.shape).c_str());
       v.data = Tensor::borrow(t.dtype, t.shape, data_base + t.offset);
+      if (is_affine_dtype(t.dtype)) v.data = v.data.with_affine(t.affine);
     }
   }
 
@@ -407,6 +486,7 @@ Status parse_model(const uint8_t* data, size_t size, Model* out) {
   MORSEL_RETURN_IF_ERROR(metadata_from_json(root, &m.meta));
   std::vector<TensorEntry> tensors;
   MORSEL_RETURN_IF_ERROR(parse_tensor_table(root, h, &tensors));
+  MORSEL_RETURN_IF_ERROR(resolve_affine(data + h.data_offset, &tensors));
   MORSEL_RETURN_IF_ERROR(parse_graph(root, tensors, data + h.data_offset, &m.graph));
   MORSEL_RETURN_IF_ERROR(check_labels(m.graph, m.meta));
   *out = std::move(m);

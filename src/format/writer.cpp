@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <deque>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -58,6 +59,11 @@ Status check_model(const Model& model) {
       return invalid(str_printf("value '%s' is declared %s %s but holds a %s %s tensor", v.name.c_str(),
                                 dtype_name(v.dtype), shape_str(v.shape).c_str(),
                                 dtype_name(v.data.dtype()), shape_str(v.data.shape()).c_str()));
+    if (v.data.affine()) {
+      if (!v.data.affine()->channel_scale.empty()) nconst++;  // its channel scales are a tensor too
+      Status aq = affine_quant_check(*v.data.affine(), v.shape, "value '" + v.name + "'");
+      if (!aq.ok()) return invalid(aq.message());
+    }
   }
   if (nconst > kMaxTensors)
     return MORSEL_ERROR(LIMIT_EXCEEDED, "cannot save the model: %zu constant tensors; the limit is %zu",
@@ -83,20 +89,42 @@ Result<std::vector<uint8_t>> serialize(const Model& model) {
   json tensors = json::array();
   json values = json::array();
   std::vector<Placement> placements;
+  std::deque<Tensor> channel_scales;  // f32 copies of qu8/qu16 channel scales, placed like tensors
+  bool affine = false;
   uint64_t data_size = 0;
+  auto place = [&](const std::string& name, const Tensor& t) {
+    const uint64_t offset = round_up(data_size, kTensorAlignment);
+    tensors.push_back({{"name", name},
+                       {"dtype", dtype_name(t.dtype())},
+                       {"shape", t.shape()},
+                       {"offset", offset},
+                       {"nbytes", t.nbytes()}});
+    placements.push_back({&t, offset});
+    data_size = offset + t.nbytes();
+  };
   for (const Value& v : g.values) {
     json jv = {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", v.shape}};
     if (v.is_const()) {
-      const uint64_t offset = round_up(data_size, kTensorAlignment);
-      const uint64_t nbytes = v.data.nbytes();
       jv["tensor"] = tensors.size();
-      tensors.push_back({{"name", v.name},
-                         {"dtype", dtype_name(v.dtype)},
-                         {"shape", v.shape},
-                         {"offset", offset},
-                         {"nbytes", nbytes}});
-      placements.push_back({&v.data, offset});
-      data_size = offset + nbytes;
+      place(v.name, v.data);
+      if (v.dtype == DType::QU8 || v.dtype == DType::QU16) {
+        // Compact weights: {"scale", "offset"} and, with channel scales, "axis" and the index of
+        // an f32 [shape[axis]] tensor placed right after this one.
+        affine = true;
+        const AffineQuant q = v.data.affine() ? *v.data.affine() : AffineQuant();
+        json aj = {{"scale", double_to_json(q.scale)}, {"offset", double_to_json(q.offset)}};
+        if (!q.channel_scale.empty()) {
+          const Shape cs_shape{static_cast<int64_t>(q.channel_scale.size())};
+          Tensor& cs = channel_scales.emplace_back(DType::F32, cs_shape);
+          std::memcpy(cs.raw_mut(), q.channel_scale.data(), cs.nbytes());
+          aj["axis"] = q.axis;
+          aj["channel_scale"] = tensors.size();
+          tensors.back()["affine"] = std::move(aj);
+          place(v.name + "/channel_scale", cs);
+        } else {
+          tensors.back()["affine"] = std::move(aj);
+        }
+      }
     }
     values.push_back(std::move(jv));
   }
@@ -137,6 +165,8 @@ Result<std::vector<uint8_t>> serialize(const Model& model) {
   for (const Node& n : model.graph.nodes)
     if (n.op == OpType::QCONV2D || n.op == OpType::QDEPTHWISE_CONV2D || n.op == OpType::QDENSE)
       h.version_minor = 1;
+  // 1.2 added compact weights (qu8/qu16 tensors with an "affine" record).
+  if (affine) h.version_minor = 2;
   // The metadata block is stored LZ4-compressed (header flag; JSON compresses about 5x, which
   // matters for small and quantized models, where it is a few percent of the file).
   std::vector<uint8_t> block(8);

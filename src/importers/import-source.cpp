@@ -35,7 +35,9 @@ Result<tfjs::ImportResult> import_source(const std::string& path, const SourceIm
   if (ends_with(path, ".keras"))
     return MORSEL_ERROR(UNSUPPORTED, "%s: the Keras 3 .keras (zip) format is not supported; save "
                         "with model.save(\"model.h5\") (Keras 2 HDF5 format) instead", path.c_str());
-  return tfjs::import_model(path);
+  tfjs::ImportOptions o;
+  o.keep_compact_weights = options.keep_compact_weights;
+  return tfjs::import_model(path, o);
 }
 
 }  // namespace morsel

@@ -13,6 +13,8 @@ struct SourceImportOptions {
   // ONNX only: rank-4 inputs [N,C,H,W] become NHWC [N,H,W,C] (a classifier file wants a plain
   // NHWC image input); see onnx_import::ImportOptions::nhwc_inputs.
   bool onnx_nhwc_inputs = true;
+  // TF.js only: keep uint8/uint16/float16-stored weights compact (tfjs::ImportOptions).
+  bool keep_compact_weights = false;
 };
 
 // The result's kind is "tfjs-layers", "tfjs-graph", "keras-h5" or "onnx".

@@ -64,6 +64,12 @@ uint64_t graph_hash(const Graph& g, const PreprocessSpec& pp) {
     if (!v.is_const()) continue;
     h = xxh64(v.data.raw(), v.data.nbytes(), h);
     h = seed_mix(h, static_cast<uint64_t>(v.dtype));
+    if (const AffineQuant* q = v.data.affine()) {  // compact weights: what the integers stand for
+      h = xxh64(&q->scale, sizeof q->scale, h);
+      h = xxh64(&q->offset, sizeof q->offset, h);
+      h = seed_mix(h, static_cast<uint64_t>(q->axis + 1));
+      h = xxh64(q->channel_scale.data(), q->channel_scale.size() * sizeof(float), h);
+    }
   }
   const float ppv[] = {float(pp.height), float(pp.width), float(pp.resize), float(pp.crop),
                        pp.crop_fraction, float(pp.channel_order), pp.mean[0], pp.mean[1],

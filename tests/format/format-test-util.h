@@ -111,6 +111,70 @@ inline Model make_test_model() {
 
 inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
+// Compact weights (format 1.2): x[-1,6,6,3] -> Conv2D(w qu8, per-channel scales on axis 3) ->
+// DepthwiseConv2D(w qu8 [3,3,4,1], scales on axis 2) -> Mean -> Dense(w qu16 per tensor, b qu8)
+// -> Softmax -> probs[-1,5].
+inline Model make_compact_test_model() {
+  Model m;
+  Graph& g = m.graph;
+  auto affine = [](Tensor t, double scale, double offset, int axis, std::vector<float> cs) {
+    AffineQuant q;
+    q.scale = scale;
+    q.offset = offset;
+    q.axis = axis;
+    q.channel_scale = std::move(cs);
+    return t.with_affine(std::move(q));
+  };
+  auto fill = [](DType dt, Shape shape, uint32_t seed) {
+    Tensor t(dt, std::move(shape));
+    uint32_t x = seed * 2654435761u + 7u;
+    for (int64_t i = 0; i < t.numel(); i++) {
+      x = x * 1664525u + 1013904223u;
+      if (dt == DType::QU8) t.mut<uint8_t>()[i] = static_cast<uint8_t>(x >> 24);
+      else t.mut<uint16_t>()[i] = static_cast<uint16_t>(x >> 16);
+    }
+    return t;
+  };
+  const int x = g.add_input("x", DType::F32, {-1, 6, 6, 3});
+  const int w = g.add_const("conv/w", affine(fill(DType::QU8, {3, 3, 3, 4}, 1), 0.01, -1.2, 3,
+                                            {0.5f, -1.25f, 2.0f, 0.75f}));
+  Attrs ca;
+  ca.set("strides", std::vector<int64_t>{1, 1});
+  ca.set("padding", std::string("SAME"));
+  ca.set("act", std::string("relu"));
+  int y = g.add_node(OpType::CONV2D, "conv", {x, w, -1}, ca, "conv");
+  g.values[static_cast<size_t>(y)].shape = {-1, 6, 6, 4};
+  const int dw = g.add_const("dw/w", affine(fill(DType::QU8, {3, 3, 4, 1}, 2), 0.02, -2.5, 2,
+                                            {1.5f, 0.25f, -0.5f, 1.0f}));
+  Attrs da;
+  da.set("strides", std::vector<int64_t>{1, 1});
+  da.set("padding", std::string("SAME"));
+  da.set("act", std::string("relu6"));
+  y = g.add_node(OpType::DEPTHWISE_CONV2D, "dw", {y, dw, -1}, da, "dw");
+  g.values[static_cast<size_t>(y)].shape = {-1, 6, 6, 4};
+  Attrs ma;
+  ma.set("axes", std::vector<int64_t>{1, 2});
+  ma.set("keepdims", int64_t{0});
+  y = g.add_node(OpType::MEAN, "gap", {y}, ma, "gap");
+  g.values[static_cast<size_t>(y)].shape = {-1, 4};
+  const int fw = g.add_const("fc/w", affine(fill(DType::QU16, {4, 5}, 3), 3e-5, -0.9, -1, {}));
+  const int fb = g.add_const("fc/b", affine(fill(DType::QU8, {5}, 4), 0.002, -0.25, -1, {}));
+  Attrs fa;
+  fa.set("act", std::string("none"));
+  y = g.add_node(OpType::DENSE, "fc", {y, fw, fb}, fa, "fc");
+  g.values[static_cast<size_t>(y)].shape = {-1, 5};
+  Attrs sa;
+  sa.set("axis", int64_t{-1});
+  y = g.add_node(OpType::SOFTMAX, "probs", {y}, sa, "probs");
+  g.values[static_cast<size_t>(y)].shape = {-1, 5};
+  g.outputs.push_back(y);
+  m.meta.name = "compact";
+  m.meta.labels = {"a", "b", "c", "d", "e"};
+  m.meta.provenance.source_format = "tfjs-layers";
+  m.meta.provenance.created = "2026-11-27T12:00:00Z";
+  return m;
+}
+
 inline void expect_attr_eq(const AttrValue& a, const AttrValue& b, const std::string& ctx) {
   ASSERT_EQ(a.index(), b.index()) << ctx;
   if (auto* d = std::get_if<double>(&a)) {
@@ -142,6 +206,16 @@ inline void expect_graph_eq(const Graph& a, const Graph& b) {
       EXPECT_EQ(x.data.shape(), y.data.shape()) << x.name;
       ASSERT_EQ(x.data.nbytes(), y.data.nbytes()) << x.name;
       EXPECT_EQ(std::memcmp(x.data.raw(), y.data.raw(), x.data.nbytes()), 0) << x.name;
+      ASSERT_EQ(x.data.affine() != nullptr, y.data.affine() != nullptr) << x.name;
+      if (const AffineQuant* qa = x.data.affine()) {
+        const AffineQuant* qb = y.data.affine();
+        EXPECT_TRUE(same_bits(qa->scale, qb->scale)) << x.name;
+        EXPECT_TRUE(same_bits(qa->offset, qb->offset)) << x.name;
+        EXPECT_EQ(qa->axis, qb->axis) << x.name;
+        ASSERT_EQ(qa->channel_scale.size(), qb->channel_scale.size()) << x.name;
+        for (size_t c = 0; c < qa->channel_scale.size(); c++)
+          EXPECT_TRUE(same_bits(qa->channel_scale[c], qb->channel_scale[c])) << x.name << " " << c;
+      }
     }
   }
   ASSERT_EQ(a.nodes.size(), b.nodes.size());

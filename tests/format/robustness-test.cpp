@@ -86,10 +86,10 @@ uint64_t touch_constants(const Graph& g) {
   return sum;
 }
 
-TEST(FormatRobustness, RandomMutationsNeverCrash) {
-  const std::vector<uint8_t> good = save_or_die(make_test_model());
+// Mutates `good` many times; each result must load or fail with a clear status.
+void mutation_campaign(const std::vector<uint8_t>& good, uint32_t seed) {
   ASSERT_FALSE(good.empty());
-  std::mt19937 rng(20240501);
+  std::mt19937 rng(seed);
   const char* env = std::getenv("MORSEL_FORMAT_FUZZ_ITERS");
   const int iters = env ? std::max(static_cast<int>(NUM_MUTATIONS), std::atoi(env)) : 2000;
   int accepted = 0, rejected[NUM_MUTATIONS] = {};
@@ -102,6 +102,8 @@ TEST(FormatRobustness, RandomMutationsNeverCrash) {
       accepted++;
       ASSERT_TRUE(r->graph.validate().ok()) << "iteration " << iter;
       sink += touch_constants(r->graph);
+      for (const Value& v : r->graph.values)  // compact tensors expand within their bounds
+        if (v.is_const()) sink += static_cast<uint64_t>(tensor_to_f32(v.data).numel());
     } else {
       rejected[kind]++;
       const StatusCode c = r.status().code();
@@ -117,8 +119,15 @@ TEST(FormatRobustness, RandomMutationsNeverCrash) {
   // Most mutations must be caught; resealed ones must reach (and fail) the deeper checks.
   for (int k = 0; k < NUM_MUTATIONS; k++) EXPECT_GT(rejected[k], 0) << "mutation kind " << k;
   EXPECT_LT(accepted, iters);
-  RecordProperty("accepted", accepted);
+  ::testing::Test::RecordProperty("accepted", accepted);
   (void)sink;
+}
+
+TEST(FormatRobustness, RandomMutationsNeverCrash) { mutation_campaign(save_or_die(make_test_model()), 20240501); }
+
+// Compact weights (qu8/qu16 with affine records and channel-scale tensors) under the same mutations.
+TEST(FormatRobustness, CompactModelMutationsNeverCrash) {
+  mutation_campaign(save_or_die(make_compact_test_model()), 20261127);
 }
 
 TEST(FormatRobustness, EveryTruncationIsRejected) {

@@ -21,6 +21,7 @@ struct ConvertArgs {
   float crop_fraction = 0.875f;
   std::vector<float> mean, std;
   bool no_optimize = false;
+  std::string keep_weights = "expand";
   QuantizeArgs quantize;
 };
 
@@ -135,7 +136,11 @@ int run_convert(const ConvertArgs& a) {
     for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
     return 0;
   }
-  auto imp = import_source(in);  // .onnx, .h5 or TF.js, by the file name
+  if (a.keep_weights != "expand" && a.keep_weights != "compact")
+    return fail("--keep-weights is expand (f32, the default) or compact");
+  SourceImportOptions import_options;
+  import_options.keep_compact_weights = a.keep_weights == "compact";
+  auto imp = import_source(in, import_options);  // .onnx, .h5 or TF.js, by the file name
   if (!imp.ok()) return fail(imp.status().with_context(in));
   tfjs::ImportResult& r = imp.value();
 
@@ -187,6 +192,21 @@ int run_convert(const ConvertArgs& a) {
                            model.meta.labels.size(), labels_path.c_str(), (long long)out_shape[1]));
 
   if (Status st = apply_quantization(a.quantize, &model, &notes); !st.ok()) return fail(st.with_context(in));
+  if (import_options.keep_compact_weights) {
+    const passes::CompactWeightStats cs = passes::compact_weight_stats(model.graph);
+    if (cs.affine + cs.f16 == 0)
+      notes.push_back(
+          "--keep-weights compact: the source has no uint8/uint16/float16-stored weights "
+          "(or quantization expanded them); every weight is stored as before");
+    else
+      notes.push_back(str_printf(
+          "compact weights: %d of %d weight tensors stay as the source stored them (%d qu8/qu16 "
+          "affine, %.2f MB, %d of them with per-channel scales from folded BatchNorms; %d f16, "
+          "%.2f MB); "
+          "%d are f32 (%.2f MB: values the passes computed, such as folded biases)",
+          cs.affine + cs.f16, cs.affine + cs.f16 + cs.f32, cs.affine, cs.affine_bytes / 1e6,
+          cs.per_channel, cs.f16, cs.f16_bytes / 1e6, cs.f32, cs.f32_bytes / 1e6));
+  }
   std::string out = a.output;
   if (out.empty()) out = base_name(dir_of(in)) + ".morsel";
   if (Status st = model_save_file(model, out); !st.ok()) return fail(st);
@@ -213,6 +233,11 @@ void register_convert(CLI::App& app, Action* run) {
                 "class labels: a JSON array or one label per line (default: labels.json or "
                 "labels.txt next to the model)");
   c->add_option("--name", args->name, "model name stored in the file");
+  c->add_option(
+      "--keep-weights", args->keep_weights,
+      "expand (default): weights stored as f32; compact: TF.js weights stored as uint8/"
+      "uint16 (affine) or float16 stay that size in the file (a quarter of f32 for uint8) "
+      "and are expanded to the same f32 values when a session starts");
   c->add_flag("--no-optimize", args->no_optimize,
               "store the graph as imported (skip BatchNorm folding, activation fusion, ...)");
   c->add_option("--description", args->description, "free text stored in the file");

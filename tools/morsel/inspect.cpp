@@ -45,6 +45,24 @@ std::string node_detail(const Graph& g, const Node& n) {
   return d;
 }
 
+// Constants by stored dtype: how many, their bytes, and (qu8/qu16) how many carry per-channel
+// scales. Compact weights show here as "qu8 affine".
+struct StorageRow {
+  int tensors = 0, per_channel = 0;
+  int64_t bytes = 0;
+};
+std::map<std::string, StorageRow> weight_storage(const Graph& g) {
+  std::map<std::string, StorageRow> rows;
+  for (const Value& v : g.values) {
+    if (!v.is_const()) continue;
+    StorageRow& r = rows[dtype_name(v.data.dtype())];
+    r.tensors++;
+    r.bytes += static_cast<int64_t>(v.data.nbytes());
+    if (v.data.affine() && !v.data.affine()->channel_scale.empty()) r.per_channel++;
+  }
+  return rows;
+}
+
 int run_inspect(const InspectArgs& a) {
   Model model;
   std::string format = "morsel";
@@ -123,6 +141,10 @@ int run_inspect(const InspectArgs& a) {
     j["node_count"] = g.nodes.size();
     j["parameters"] = g.param_count();
     j["weight_bytes"] = g.const_bytes();
+    for (const auto& [dt, r] : weight_storage(g)) {
+      j["weight_storage"][dt] = {{"tensors", r.tensors}, {"bytes", r.bytes}};
+      if (dt == "qu8" || dt == "qu16") j["weight_storage"][dt]["per_channel"] = r.per_channel;
+    }
     if (imported) {
       nlohmann::json pj;
       for (const auto& ps : pass_stats) pj[ps.pass] = ps.rewrites;
@@ -179,6 +201,18 @@ int run_inspect(const InspectArgs& a) {
   }
   std::printf("  parameters   %s (%.2f MB of weights)\n", fmt_count(g.param_count()).c_str(),
               g.const_bytes() / 1e6);
+  {
+    std::printf("  weights     ");
+    const char* sep = "";
+    for (const auto& [dt, r] : weight_storage(g)) {
+      const bool aff = dt == "qu8" || dt == "qu16";
+      std::printf("%s %s%s×%d %.2f MB", sep, dt.c_str(), aff ? " affine" : "", r.tensors,
+                  r.bytes / 1e6);
+      if (aff) std::printf(" (%d per channel)", r.per_channel);
+      sep = ",";
+    }
+    std::printf("\n");
+  }
   std::printf("  ops          %zu:", g.nodes.size());
   for (const auto& [op, n] : op_counts) std::printf(" %s×%d", op.c_str(), n);
   std::printf("\n");

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "graph/passes/passes.h"
 #include "image/decode/decode.h"
 #include "quant/quantize.h"
 
@@ -71,6 +72,10 @@ Status apply_quantization(const QuantizeArgs& q, Model* model, std::vector<std::
   if (model->meta.provenance.quantization != "none" && !model->meta.provenance.quantization.empty())
     return MORSEL_ERROR(INVALID_ARGUMENT, "the model is already quantized (%s)",
                         model->meta.provenance.quantization.c_str());
+  // Compact weights (qu8/qu16, f16 kept from the source) become f32 first: the quantizers start
+  // from the f32 values they stand for.
+  if (const int n = passes::expand_compact_weights(model->graph))
+    notes->push_back(str_printf("%d compact weight tensors expanded to f32 before quantizing", n));
   if (q.mode == "fp16") {
     if (!q.calibrate_dir.empty()) return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate is for int8");
     if (q.fp16_min_elements < 0) return MORSEL_ERROR(INVALID_ARGUMENT, "--fp16-min-elements must be >= 0");

@@ -3,7 +3,8 @@
 // classes, probabilities within 1e-4. Both engines get the same pixels: each JPEG is decoded once
 // (jpeg-js), handed to the wasm engine as RGBA and to `morsel predict --json` as a PNG.
 // Two preprocessing setups of the nsfwjs MobileNetV2 (made with `morsel convert`) cover
-// align-corners stretch and center crop + ImageNet normalization.
+// align-corners stretch and center crop + ImageNet normalization; a third keeps the model's
+// uint8 weights compact (`--keep-weights compact`).
 //
 //   node --no-experimental-fetch wasm/test/node-parity.mjs WASM_BUILD_DIR [NATIVE_MORSEL]
 // WASM_BUILD_DIR holds morsel.js (one thread) or morsel-mt.js (pthreads: the page is made to look
@@ -71,6 +72,9 @@ const MODELS = [
   ['stretch, align corners, pixels/255', ['--normalize', 'unit', '--resize', 'bilinear_align_corners']],
   ['center crop 0.875, bilinear, ImageNet mean/std', ['--normalize', 'imagenet', '--resize', 'bilinear',
                                                        '--crop', 'center', '--crop-fraction', '0.875']],
+  // The source's uint8 weights kept compact in the file (qu8 tensors, format 1.2).
+  ['stretch, align corners, pixels/255, compact uint8 weights',
+   ['--normalize', 'unit', '--resize', 'bilinear_align_corners', '--keep-weights', 'compact']],
 ];
 
 // A plain runner: node:test would wait for the pthread build's pool workers, which never exit.

@@ -1,5 +1,6 @@
 // fold_batchnorm: y = (conv(x) - mean) / sqrt(var + eps) * gamma + beta is a conv with its
 // output channels scaled by s = gamma / sqrt(var + eps) and bias (bias - mean) * s + beta.
+// Compact (qu8/qu16) weights keep their bytes and take s as per-channel factors.
 #include <cmath>
 
 #include "graph/passes/passes.h"
@@ -12,6 +13,28 @@ const Value* const_input(const Graph& g, const Node& n, size_t i) {
   if (i >= n.inputs.size() || n.inputs[i] < 0) return nullptr;
   const Value& v = g.values[static_cast<size_t>(n.inputs[i])];
   return v.is_const() ? &v : nullptr;
+}
+
+// Compact (qu8/qu16) weights stay compact: the per-channel factors go into the AffineQuant's
+// channel_scale, which expands to exactly the f32 weights times `scale` (see AffineQuant). The
+// output channel must be one axis: the last for Conv2D and Dense, the C of a depthwise
+// [KH,KW,C,1]. Returns an empty tensor where that does not hold (the caller expands to f32).
+Tensor scale_compact_channels(const Tensor& w, OpType op, const std::vector<float>& scale) {
+  if (w.dtype() != DType::QU8 && w.dtype() != DType::QU16) return Tensor();
+  int axis = w.rank() - 1;
+  if (op == OpType::DEPTHWISE_CONV2D) {
+    if (w.dim(-1) != 1) return Tensor();
+    axis = w.rank() - 2;
+  }
+  AffineQuant q = w.affine() ? *w.affine() : AffineQuant();
+  if (q.channel_scale.empty()) {
+    q.axis = axis;
+    q.channel_scale = scale;
+  } else {
+    if (q.axis != axis) return Tensor();
+    for (size_t c = 0; c < scale.size(); c++) q.channel_scale[c] *= scale[c];
+  }
+  return w.with_affine(std::move(q));
 }
 
 }  // namespace
@@ -48,13 +71,18 @@ Result<int> fold_batchnorm(Graph& g) {
     }
     Node& p = g.nodes[pi];
     const Value& wv = g.values[static_cast<size_t>(p.inputs[1])];
-    Tensor w = tensor_to_f32(wv.data).clone();
-    if (w.dim(-1) * (p.op == OpType::DEPTHWISE_CONV2D ? w.dim(-2) : 1) != channels) continue;
-    // The output channel is the last weight axis; for depthwise [KH,KW,C,M] it is c*M+m, which
-    // is also the flattened index of the last two axes.
-    const int64_t inner = p.op == OpType::DEPTHWISE_CONV2D ? w.dim(-2) * w.dim(-1) : w.dim(-1);
-    float* wd = w.mut<float>();
-    for (int64_t j = 0; j < w.numel(); j++) wd[j] *= scale[static_cast<size_t>(j % inner)];
+    if (wv.data.rank() < 2 ||
+        wv.data.dim(-1) * (p.op == OpType::DEPTHWISE_CONV2D ? wv.data.dim(-2) : 1) != channels)
+      continue;
+    Tensor w = scale_compact_channels(wv.data, p.op, scale);
+    if (w.empty()) {
+      w = tensor_to_f32(wv.data).clone();
+      // The output channel is the last weight axis; for depthwise [KH,KW,C,M] it is c*M+m, which
+      // is also the flattened index of the last two axes.
+      const int64_t inner = p.op == OpType::DEPTHWISE_CONV2D ? w.dim(-2) * w.dim(-1) : w.dim(-1);
+      float* wd = w.mut<float>();
+      for (int64_t j = 0; j < w.numel(); j++) wd[j] *= scale[static_cast<size_t>(j % inner)];
+    }
     Tensor bias(DType::F32, {channels});
     float* bd = bias.mut<float>();
     const Value* old_bias = const_input(g, p, 2);

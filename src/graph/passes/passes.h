@@ -27,6 +27,16 @@ Result<int> fuse_activation(Graph& g);
 // Removes nodes and constants that no output depends on.
 Result<int> eliminate_dead_code(Graph& g);
 
+// Constants by storage: qu8/qu16 affine (kept compact from the source; per_channel of them carry
+// channel scales from a folded BatchNorm), f16, f32 and the rest (i8, i32, ...).
+struct CompactWeightStats {
+  int affine = 0, per_channel = 0, f16 = 0, f32 = 0, other = 0;
+  int64_t affine_bytes = 0, f16_bytes = 0, f32_bytes = 0, other_bytes = 0;
+};
+CompactWeightStats compact_weight_stats(const Graph& g);
+// Every qu8/qu16 and f16 constant becomes the f32 tensor it stands for; returns how many.
+int expand_compact_weights(Graph& g);
+
 struct PassStat {
   std::string pass;
   int rewrites = 0;

@@ -322,13 +322,24 @@ class GraphImporter {
       int x = in(0);
       int b = nbias ? in(2) : -1;
       if (x < 0 || (nbias && b < 0)) return -1;
-      Tensor w = tensor_to_f32(*wt);
-      if (a.boolean("transpose_b")) {  // stored [M,K]; Dense wants [K,M]
-        Tensor t(DType::F32, {w.dim(1), w.dim(0)});
+      Tensor w = *wt;
+      if (a.boolean("transpose_b")) {  // stored [M,K]; Dense wants [K,M]; compact stays compact
+        if (w.dtype() != DType::QU8 && w.dtype() != DType::QU16 && w.dtype() != DType::F16)
+          w = tensor_to_f32(w);
+        const size_t es = dtype_size(w.dtype());
+        Tensor t(w.dtype(), {w.dim(1), w.dim(0)});
         for (int64_t i = 0; i < w.dim(0); i++)
           for (int64_t j = 0; j < w.dim(1); j++)
-            t.mut<float>()[j * w.dim(0) + i] = w.data<float>()[i * w.dim(1) + j];
+            std::memcpy(t.mut<uint8_t>() + (j * w.dim(0) + i) * es,
+                        w.data<uint8_t>() + (i * w.dim(1) + j) * es, es);
+        if (const AffineQuant* q = w.affine()) {
+          AffineQuant qt = *q;
+          if (qt.axis >= 0) qt.axis = 1 - qt.axis;  // the channel axis moves with the transpose
+          t = t.with_affine(std::move(qt));
+        }
         w = t;
+      } else if (w.dtype() != DType::QU8 && w.dtype() != DType::QU16 && w.dtype() != DType::F16) {
+        w = tensor_to_f32(w);
       }
       int wid = g_.add_const(name + "/weights", w);
       return g_.add_node(OpType::DENSE, name, {x, wid, b}, at);

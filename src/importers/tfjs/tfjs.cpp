@@ -11,7 +11,7 @@ namespace morsel::tfjs {
 
 using json = nlohmann::json;
 
-Result<ImportResult> import_model(const std::string& path) {
+Result<ImportResult> import_model(const std::string& path, const ImportOptions& options) {
   std::string file = path;
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) file = path + "/model.json";
@@ -37,7 +37,8 @@ Result<ImportResult> import_model(const std::string& path) {
                         file.c_str());
   std::map<std::string, Tensor> weights;
   if (mj.contains("weightsManifest")) {
-    MORSEL_ASSIGN_OR_RETURN(weights, load_weights(mj.at("weightsManifest").dump(), dir));
+    MORSEL_ASSIGN_OR_RETURN(weights, load_weights(mj.at("weightsManifest").dump(), dir,
+                                                  options.keep_compact_weights));
   }
   ImportResult out;
   const json& topo = mj.at("modelTopology");
@@ -56,7 +57,8 @@ Result<ImportResult> import_model(const std::string& path) {
       for (const json& w : g.at("weights"))
         if (w.contains("quantization")) {
           out.notes.push_back("weights are " + w.at("quantization").value("dtype", std::string("?")) +
-                              "-quantized in the source; expanded to f32");
+                              "-quantized in the source; " +
+                              (options.keep_compact_weights ? "kept compact" : "expanded to f32"));
           goto done;
         }
   } catch (...) {

@@ -1,12 +1,12 @@
 // TF.js weights: the weightsManifest of a model.json and its binary shards.
 // Shards are concatenated in manifest order; weights are laid out back to back and may
 // straddle shard boundaries. Encodings: float32, int32 (raw little-endian), float16, and
-// affine-quantized uint8/uint16 (value = q * scale + min) or float16 "quantization".
+// affine-quantized uint8/uint16 (value = q * scale + min) or float16 "quantization". Decoded to
+// f32, or kept compact (qu8/qu16 with their AffineQuant, f16) when asked.
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
-#include "core/fp16.h"
 #include "importers/tfjs/tfjs.h"
 
 namespace morsel::tfjs {
@@ -71,7 +71,8 @@ Result<std::vector<WeightSpec>> parse_specs(const json& manifest, std::vector<st
 }  // namespace
 
 Result<std::map<std::string, Tensor>> decode_weights(const std::string& manifest_json,
-                                                     const std::vector<uint8_t>& bytes) {
+                                                     const std::vector<uint8_t>& bytes,
+                                                     bool keep_compact) {
   try {
     std::vector<std::string> paths;
     MORSEL_ASSIGN_OR_RETURN(std::vector<WeightSpec> specs,
@@ -89,29 +90,40 @@ Result<std::map<std::string, Tensor>> decode_weights(const std::string& manifest
       if (s.dtype == "int32" && s.quant_dtype.empty()) {
         t = Tensor(DType::I32, s.shape);
         std::memcpy(t.raw_mut(), p, s.nbytes);
+      } else if (s.quant_dtype == "uint8" || s.quant_dtype == "uint16") {
+        // Kept as stored: value = float(q * scale + min), computed in double (what TF.js does).
+        const bool u8 = s.quant_dtype == "uint8";
+        t = Tensor(u8 ? DType::QU8 : DType::QU16, s.shape);
+        if (u8) {
+          std::memcpy(t.raw_mut(), p, s.nbytes);
+        } else {
+          uint16_t* q = t.mut<uint16_t>();
+          for (int64_t i = 0; i < n; i++)
+            q[i] = static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8));
+        }
+        AffineQuant aq;
+        aq.scale = s.quant_scale;
+        aq.offset = s.quant_min;
+        MORSEL_RETURN_IF_ERROR(affine_quant_check(aq, s.shape, "weight '" + s.name + "'"));
+        t = t.with_affine(std::move(aq));
+      } else if (s.quant_dtype == "float16" || s.dtype == "float16") {
+        t = Tensor(DType::F16, s.shape);
+        uint16_t* h = t.mut<uint16_t>();
+        for (int64_t i = 0; i < n; i++)
+          h[i] = static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8));
       } else {
         t = Tensor(DType::F32, s.shape);
-        float* o = t.mut<float>();
-        if (s.quant_dtype == "uint8") {
-          for (int64_t i = 0; i < n; i++)
-            o[i] = static_cast<float>(p[i] * s.quant_scale + s.quant_min);
-        } else if (s.quant_dtype == "uint16") {
-          for (int64_t i = 0; i < n; i++) {
-            uint16_t q = static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8));
-            o[i] = static_cast<float>(q * s.quant_scale + s.quant_min);
-          }
-        } else if (s.quant_dtype == "float16" || s.dtype == "float16") {
-          for (int64_t i = 0; i < n; i++)
-            o[i] = fp16_to_f32(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
-        } else {
-          std::memcpy(o, p, s.nbytes);
-        }
-        if (s.dtype == "int32") {  // quantized int32: round back to integers
-          Tensor it(DType::I32, s.shape);
-          for (int64_t i = 0; i < n; i++)
-            it.mut<int32_t>()[i] = static_cast<int32_t>(std::lround(o[i]));
-          t = it;
-        }
+        std::memcpy(t.raw_mut(), p, s.nbytes);
+      }
+      if (s.dtype == "int32" && t.dtype() != DType::I32) {
+        // Quantized int32: round back to integers.
+        const Tensor f = tensor_to_f32(t);
+        Tensor it(DType::I32, s.shape);
+        for (int64_t i = 0; i < n; i++)
+          it.mut<int32_t>()[i] = static_cast<int32_t>(std::lround(f.data<float>()[i]));
+        t = it;
+      } else if (!keep_compact && t.dtype() != DType::I32) {
+        t = tensor_to_f32(t);
       }
       if (out.count(s.name))
         return MORSEL_ERROR(INVALID_MODEL, "weight '%s' appears twice in the manifest", s.name.c_str());
@@ -124,7 +136,7 @@ Result<std::map<std::string, Tensor>> decode_weights(const std::string& manifest
 }
 
 Result<std::map<std::string, Tensor>> load_weights(const std::string& manifest_json,
-                                                   const std::string& dir) {
+                                                   const std::string& dir, bool keep_compact) {
   std::vector<std::string> paths;
   try {
     MORSEL_ASSIGN_OR_RETURN(auto specs, parse_specs(json::parse(manifest_json), &paths));
@@ -150,7 +162,7 @@ Result<std::map<std::string, Tensor>> load_weights(const std::string& manifest_j
     if (!f.read(reinterpret_cast<char*>(bytes.data() + old), size))
       return MORSEL_ERROR(IO_ERROR, "cannot read weight shard %s", path.c_str());
   }
-  return decode_weights(manifest_json, bytes);
+  return decode_weights(manifest_json, bytes, keep_compact);
 }
 
 }  // namespace morsel::tfjs

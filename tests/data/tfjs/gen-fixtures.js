@@ -377,6 +377,30 @@ function buildWeightsModel() {
   return tf.model({ inputs: x, outputs: y, name: 'weights_model' });
 }
 
+// What `morsel convert --keep-weights compact` keeps compact through the
+// passes: Conv2D without activation + BatchNormalization + ReLU (the BN folds
+// into the conv), DepthwiseConv2D (multiplier 1) + BN + ReLU(6), a 1x1 conv +
+// BN with nothing after it, a DepthwiseConv2D with multiplier 2 + BN (its
+// channels span two axes, so the fold expands that one kernel to f32), then
+// GlobalAveragePooling2D, Dense (kept compact, bias too) and a softmax Dense.
+function buildCompactModel() {
+  const x = tf.input({ shape: [10, 10, 3], name: 'input' });
+  let h = L().conv2d({ name: 'conv', filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(x);
+  h = L().batchNormalization({ name: 'conv_bn' }).apply(h);
+  h = L().reLU({ name: 'conv_relu' }).apply(h);
+  h = L().depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', useBias: false }).apply(h);
+  h = L().batchNormalization({ name: 'dw_bn' }).apply(h);
+  h = L().reLU({ name: 'dw_relu6', maxValue: 6 }).apply(h);
+  h = L().conv2d({ name: 'project', filters: 6, kernelSize: 1 }).apply(h);
+  h = L().batchNormalization({ name: 'project_bn' }).apply(h);
+  h = L().depthwiseConv2d({ name: 'dw_mult2', kernelSize: 3, depthMultiplier: 2, padding: 'valid' }).apply(h);
+  h = L().batchNormalization({ name: 'dw_mult2_bn' }).apply(h);
+  h = L().globalAveragePooling2d({ name: 'gap' }).apply(h);
+  h = L().dense({ name: 'dense', units: 7, activation: 'relu' }).apply(h);
+  const y = L().dense({ name: 'dense_softmax', units: 4, activation: 'softmax' }).apply(h);
+  return tf.model({ inputs: x, outputs: y, name: 'compact_model' });
+}
+
 // ---------------------------------------------------------- graph models
 
 const b64 = (s) => Buffer.from(s, 'latin1').toString('base64');
@@ -539,6 +563,10 @@ const FIXTURES = {
   weights_f16: { kind: 'layers', build: buildWeightsModel, seed: 17, inputShape: [2, 8, 8, 3], encoding: 'float16' },
   weights_u8: { kind: 'layers', build: buildWeightsModel, seed: 17, inputShape: [2, 8, 8, 3], encoding: 'uint8' },
   weights_u16: { kind: 'layers', build: buildWeightsModel, seed: 17, inputShape: [2, 8, 8, 3], encoding: 'uint16', shardBytes: 333 },
+  // `--keep-weights compact`: BatchNorm folds into uint8/uint16/float16 kernels.
+  compact_u8: { kind: 'layers', build: buildCompactModel, seed: 18, inputShape: [2, 10, 10, 3], encoding: 'uint8' },
+  compact_u16: { kind: 'layers', build: buildCompactModel, seed: 18, inputShape: [2, 10, 10, 3], encoding: 'uint16' },
+  compact_f16: { kind: 'layers', build: buildCompactModel, seed: 18, inputShape: [2, 10, 10, 3], encoding: 'float16' },
   graph_conv: { kind: 'graph', build: buildGraphConv, seed: 21 },
   graph_ops: { kind: 'graph', build: buildGraphOps, seed: 22 },
   // graph_conv as `tensorflowjs_converter --quantize_uint8` writes it:
