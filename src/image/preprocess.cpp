@@ -52,6 +52,22 @@ struct DstView {
   int perm[3];  // out channel c takes source channel perm[c]
 };
 
+// value = (pixel - mean[c]) / std[c], a true division so that mean 0 / std 255 matches TF.js's
+// x.div(255) bit for bit. Over `n` floats of interleaved pixels starting at channel 0, in blocks
+// of 48 floats (16 pixels) against repeated mean/std patterns, so the loop vectorizes.
+struct Normalizer {
+  float mean48[48], std48[48];
+  explicit Normalizer(const PreprocessSpec& spec) {
+    for (int j = 0; j < 48; j++) mean48[j] = spec.mean[j % 3], std48[j] = spec.std[j % 3];
+  }
+  void apply(const float* in, int64_t n, float* out) const {
+    int64_t i = 0;
+    for (; i + 48 <= n; i += 48)
+      for (int j = 0; j < 48; j++) out[i + j] = (in[i + j] - mean48[j]) / std48[j];
+    for (; i < n; i++) out[i] = (in[i] - mean48[i % 3]) / std48[i % 3];
+  }
+};
+
 // The source rectangle that CENTER crop keeps, in whole pixels so that it equals slicing the
 // image first and resizing the slice (reproducible with tf.slice + tf.image.resize).
 struct Rect {
@@ -149,11 +165,24 @@ AreaTaps area_taps(int in, int out, int64_t unit) {
 // fy, computed in two passes with the same float operations: each source row needed is
 // interpolated horizontally once (consecutive output rows share source rows when upsampling),
 // then output rows blend two such rows in a loop the compiler vectorizes.
-void resize_bilinear(const SrcView& src, Grid grid, const DstView& dst) {
+// The normalization is applied to each output row as it is blended (one pass over the output
+// instead of two; the same float operations in the same order).
+void resize_bilinear(const SrcView& src, Grid grid, const DstView& dst, const Normalizer& norm) {
   const std::vector<Tap> xs = bilinear_taps(src.width, dst.width, grid, src.channels);
   const std::vector<Tap> ys = bilinear_taps(src.height, dst.height, grid, src.stride);
   const size_t row_floats = static_cast<size_t>(dst.width) * 3;
-  std::vector<float> cache(2 * row_floats);
+  std::vector<float> cache(2 * row_floats), blended(row_floats);
+  // Per output float of a row: its two source floats and weight (the channel order folded in),
+  // and one source row as floats (each byte converted once, not once per tap).
+  std::vector<int32_t> left(row_floats), right(row_floats);
+  std::vector<float> frac(row_floats);
+  for (size_t t = 0; t < xs.size(); t++)
+    for (int c = 0; c < 3; c++) {
+      left[t * 3 + static_cast<size_t>(c)] = static_cast<int32_t>(xs[t].i0 + dst.perm[c]);
+      right[t * 3 + static_cast<size_t>(c)] = static_cast<int32_t>(xs[t].i1 + dst.perm[c]);
+      frac[t * 3 + static_cast<size_t>(c)] = xs[t].frac;
+    }
+  std::vector<float> row_f(static_cast<size_t>(src.width) * static_cast<size_t>(src.channels));
   int64_t cached[2] = {-1, -1};  // source row offset held by cache slot 0 / 1
   auto horizontal = [&](int64_t row_offset) -> const float* {
     for (int k = 0; k < 2; k++)
@@ -162,14 +191,11 @@ void resize_bilinear(const SrcView& src, Grid grid, const DstView& dst) {
     const int k = cached[0] == -1 ? 0 : (cached[1] == -1 ? 1 : 0);
     float* h = cache.data() + static_cast<size_t>(k) * row_floats;
     const uint8_t* row = src.data + row_offset;
-    for (const Tap& x : xs) {
-      const uint8_t* l = row + x.i0;
-      const uint8_t* r = row + x.i1;
-      for (int c = 0; c < 3; c++) {
-        const int s = dst.perm[c];
-        h[c] = float(l[s]) + (float(r[s]) - float(l[s])) * x.frac;
-      }
-      h += 3;
+    for (size_t i = 0; i < row_f.size(); i++) row_f[i] = float(row[i]);
+    const float* f = row_f.data();
+    for (size_t i = 0; i < row_floats; i++) {
+      const float l = f[left[i]], r = f[right[i]];
+      h[i] = l + (r - l) * frac[i];
     }
     cached[k] = row_offset;
     return cache.data() + static_cast<size_t>(k) * row_floats;
@@ -182,7 +208,8 @@ void resize_bilinear(const SrcView& src, Grid grid, const DstView& dst) {
     const float* top = horizontal(y.i0);
     const float* bottom = horizontal(y.i1);
     const float fy = y.frac;
-    for (size_t i = 0; i < row_floats; i++) out[i] = top[i] + (bottom[i] - top[i]) * fy;
+    for (size_t i = 0; i < row_floats; i++) blended[i] = top[i] + (bottom[i] - top[i]) * fy;
+    norm.apply(blended.data(), static_cast<int64_t>(row_floats), out);
     out += row_floats;
   }
 }
@@ -315,16 +342,18 @@ Status preprocess(const uint8_t* pixels, int width, int height, int channels, in
     dst.perm[2] = 0;
   }
 
+  const Normalizer norm(spec);
+  const int64_t n = spec.width * spec.height * 3;
   switch (spec.resize) {
     case ResizeMethod::BILINEAR:
-      resize_bilinear(src, Grid::HALF_PIXEL, dst);
-      break;
+      resize_bilinear(src, Grid::HALF_PIXEL, dst, norm);
+      return Status();
     case ResizeMethod::BILINEAR_ALIGN_CORNERS:
-      resize_bilinear(src, Grid::ALIGN_CORNERS, dst);
-      break;
+      resize_bilinear(src, Grid::ALIGN_CORNERS, dst, norm);
+      return Status();
     case ResizeMethod::BILINEAR_ASYMMETRIC:
-      resize_bilinear(src, Grid::ASYMMETRIC, dst);
-      break;
+      resize_bilinear(src, Grid::ASYMMETRIC, dst, norm);
+      return Status();
     case ResizeMethod::NEAREST:
       resize_nearest(src, dst);
       break;
@@ -332,17 +361,7 @@ Status preprocess(const uint8_t* pixels, int width, int height, int channels, in
       resize_area(src, dst);
       break;
   }
-
-  // value = (pixel - mean[c]) / std[c], a true division so that mean 0 / std 255 matches
-  // TF.js's x.div(255) bit for bit.
-  // In blocks of 48 floats (16 pixels) against repeated mean/std patterns, so the loop vectorizes.
-  const int64_t n = spec.width * spec.height * 3;
-  float mean48[48], std48[48];
-  for (int j = 0; j < 48; j++) mean48[j] = spec.mean[j % 3], std48[j] = spec.std[j % 3];
-  int64_t i = 0;
-  for (; i + 48 <= n; i += 48)
-    for (int j = 0; j < 48; j++) out[i + j] = (out[i + j] - mean48[j]) / std48[j];
-  for (; i < n; i++) out[i] = (out[i] - spec.mean[i % 3]) / spec.std[i % 3];
+  norm.apply(out, n, out);
   return Status();
 }
 
