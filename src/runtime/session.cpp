@@ -350,6 +350,7 @@ Status run_micro_batched(Session& s, const Tensor& input, Tensor* output, int64_
     if (s.batch1_activation_bytes() < 0) MORSEL_RETURN_IF_ERROR(s.prepare(1));
     per_image = std::max<int64_t>(1, s.batch1_activation_bytes());
   }
+  if (cache_bytes <= 0) cache_bytes = micro_batch_bytes(s.threads());
   int64_t micro = n;
   if (n > 1 && per_image * n > cache_bytes) {
     micro = 1;

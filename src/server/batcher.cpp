@@ -40,6 +40,22 @@ struct Engines {
   // a few hundred KB per request), grown when a larger batch comes.
   std::vector<float> input;
 
+  // The largest engine run (a power of two, at most max_batch) whose activations stay within
+  // the micro-batch cache budget (runtime/session.h): one Session per run size, each with its
+  // own arena, so a model whose images do not fit two at a time keeps one Session per worker
+  // (for MobileNetV2 at one thread per worker, a 4 MB arena per image: runs of one).
+  int64_t max_run = 0;
+  int64_t run_limit(int max_batch) {
+    if (max_run > 0) return max_run;
+    Result<Classifier*> one = get(1);
+    if (!one.ok()) return 1;
+    const int64_t per_image = std::max<int64_t>(1, one.value()->session().activation_bytes());
+    const int64_t budget = micro_batch_bytes(session_options.threads);
+    max_run = 1;
+    while (max_run * 2 <= max_batch && max_run * 2 * per_image <= budget) max_run *= 2;
+    return max_run;
+  }
+
   float* input_floats(int64_t n) {
     if (static_cast<int64_t>(input.size()) < n) input.resize(static_cast<size_t>(n));
     return input.data();
@@ -181,12 +197,13 @@ void run_batch(State& st, Engines& engines, std::vector<InferJob>& batch) {
 
   // Engine runs in power-of-two chunks, so each worker keeps at most log2(max_batch)+1 Sessions.
   const auto t_inf = Clock::now();
+  const int64_t max_run = engines.run_limit(std::max(1, st.options.max_batch));
   Tensor probs;
   Status run_status;
   int64_t classes = 0;
   for (int64_t off = 0; off < cursor && run_status.ok();) {
     int64_t b = 1;
-    while (b * 2 <= cursor - off && b * 2 <= std::max(1, st.options.max_batch)) b *= 2;
+    while (b * 2 <= cursor - off && b * 2 <= max_run) b *= 2;
     Result<Classifier*> c = engines.get(b);
     if (!c.ok()) {
       run_status = c.status();
