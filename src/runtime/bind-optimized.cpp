@@ -252,31 +252,22 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   // The kh input rows of depthwise output row r, panels [p0, p1) of the expanded channels,
   // offset by c0 floats; nullptr for padding rows. With an expand conv, expanded rows live in a
   // per-thread ring (slot iy % kh holds row iy of image *image) and are computed on first use.
-  auto input_rows = [=](int64_t r, int64_t p0, int64_t p1, int64_t c0, float* ring, int64_t* held,
-                        int64_t* image, const float** rowp) {
-    const int64_t n = r / da.oh, oy = r % da.oh;
-    if (n != *image) {
-      for (int64_t s = 0; s < kh; s++) held[s] = -1;
-      *image = n;
-    }
-    for (int64_t ky = 0; ky < kh; ky++) {
-      const int64_t iy = oy * da.sh - da.pad_top + ky;
-      if (iy < 0 || iy >= H) {
-        rowp[ky] = nullptr;
-      } else if (!has_ex) {
-        rowp[ky] = x + (n * H + iy) * row_floats + c0;
-      } else {
-        float* dst = ring + (iy % kh) * row_floats;
-        if (held[iy % kh] != iy) {
-          kernels::GemmArgs gr = ga_ex;
-          gr.a = x + ((n * H + iy) * Wd) * Cin;
-          gr.c = dst;
-          gemm_ex(gr, 0, Wd, p0, p1);
-          held[iy % kh] = iy;
-        }
-        rowp[ky] = dst + c0;
+  auto input_rows = [=](int64_t r, int64_t p0, int64_t p1, int64_t c0, RowRing& ring,
+                        const float** rowp) {
+    if (!has_ex) {  // the depthwise conv reads its input tensor directly
+      const int64_t n = r / da.oh, oy = r % da.oh;
+      for (int64_t ky = 0; ky < kh; ky++) {
+        const int64_t iy = oy * da.sh - da.pad_top + ky;
+        rowp[ky] = iy < 0 || iy >= H ? nullptr : x + (n * H + iy) * row_floats + c0;
       }
+      return;
     }
+    ring.rows(da, r, c0, rowp, [&](int64_t n, int64_t iy, float* dst) {
+      kernels::GemmArgs gr = ga_ex;
+      gr.a = x + ((n * H + iy) * Wd) * Cin;
+      gr.c = dst;
+      gemm_ex(gr, 0, Wd, p0, p1);
+    });
   };
   // Small images (few rows per thread): split the channels instead of the rows, so no thread
   // recomputes expanded rows at a chunk boundary. Each task owns whole GEMM panels.
@@ -292,10 +283,10 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
         d.cs = Cexp;
         d.wt = da.wt + c0;
         d.bias = da.bias + c0;
-        int64_t held[8], image = -1;
+        RowRing ring{scratch[tid], row_floats};
         const float* rowp[8];
         for (int64_t r = 0; r < total_rows; r++) {
-          input_rows(r, p0, p1, c0, scratch[tid], held, &image, rowp);
+          input_rows(r, p0, p1, c0, ring, rowp);
           dwrow(d, rowp, y + r * da.ow * Cexp + c0);
         }
       });
@@ -308,10 +299,10 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   out.fn = [=] {
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
       float* dwout = scratch[tid] + ring_floats;
-      int64_t held[8], image = -1;
+      RowRing ring{scratch[tid], row_floats};
       const float* rowp[8];
       for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
-        input_rows(r, 0, panels_ex, 0, scratch[tid], held, &image, rowp);
+        input_rows(r, 0, panels_ex, 0, ring, rowp);
         if (!has_pj) {
           dwrow(da, rowp, y + r * da.ow * Cexp);
           continue;

@@ -214,39 +214,23 @@ Result<OptimizedKernel> bind_block_q_project(const Graph& g, const FusedBlock& b
     gx.out_inv_scale = inv_dw;
     gx.out_zero = zero_dw;
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
-      float* ring = scratch[tid];
-      float* acc = ring + ring_floats;
+      RowRing ring{scratch[tid], row_floats};
+      float* acc = scratch[tid] + ring_floats;
       void* aex = acc + acc_floats;
       void* apj = acc + acc_floats + aex_floats;
-      int64_t held[8], image = -1;
       const float* rowp[8];
       for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
-        const int64_t n = r / da.oh, oy = r % da.oh;
-        if (n != image) {
-          for (int64_t s = 0; s < kh; s++) held[s] = -1;
-          image = n;
-        }
-        for (int64_t ky = 0; ky < kh; ky++) {
-          const int64_t iy = oy * da.sh - da.pad_top + ky;
-          if (iy < 0 || iy >= H) {
-            rowp[ky] = nullptr;
-            continue;
+        ring.rows(da, r, 0, rowp, [&](int64_t n, int64_t iy, float* dst) {
+          if (has_ex) {
+            qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, aex, gx.lda);
+            kernels::Qs8GemmArgs gr = gx;
+            gr.a = aex;
+            gr.c = dst;
+            qkp->gemm(gr, 0, Wd, 0, panels_ex);
+          } else {
+            qkp->requantize(x + (n * H + iy) * row_floats, row_floats, inv_dw, zero_dw, dst);
           }
-          float* dst = ring + (iy % kh) * row_floats;
-          if (held[iy % kh] != iy) {
-            if (has_ex) {
-              qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, aex, gx.lda);
-              kernels::Qs8GemmArgs gr = gx;
-              gr.a = aex;
-              gr.c = dst;
-              qkp->gemm(gr, 0, Wd, 0, panels_ex);
-            } else {
-              qkp->requantize(x + (n * H + iy) * row_floats, row_floats, inv_dw, zero_dw, dst);
-            }
-            held[iy % kh] = iy;
-          }
-          rowp[ky] = dst;
-        }
+        });
         dwrow(da, rowp, acc);
         qkp->dequantize_rows(acc, da.ow, Cexp, Cexp, dq->data(), dq->data() + Cexp, act_dw.min,
                              act_dw.max, inv_pj, zero_pj, apj, ga_pj.lda);
@@ -545,33 +529,17 @@ Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& blk
     g2.x_scale = q.scale;
     g2.x_zero = q.zero;
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
-      float* ring = scratch[tid];
-      void* arow = ring + ring_floats;
-      int64_t held[8], image = -1;
+      RowRing ring{scratch[tid], row_floats};
+      void* arow = scratch[tid] + ring_floats;
       const float* rowp[8];
       for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
-        const int64_t n = r / da.oh, oy = r % da.oh;
-        if (n != image) {
-          for (int64_t s = 0; s < kh; s++) held[s] = -1;
-          image = n;
-        }
-        for (int64_t ky = 0; ky < kh; ky++) {
-          const int64_t iy = oy * da.sh - da.pad_top + ky;
-          if (iy < 0 || iy >= H) {
-            rowp[ky] = nullptr;
-            continue;
-          }
-          float* dst = ring + (iy % kh) * row_floats;
-          if (held[iy % kh] != iy) {
-            qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, arow, g2.lda);
-            kernels::Qs8GemmArgs gr = g2;
-            gr.a = arow;
-            gr.c = dst;
-            qkp->gemm(gr, 0, Wd, 0, panels);
-            held[iy % kh] = iy;
-          }
-          rowp[ky] = dst;
-        }
+        ring.rows(da, r, 0, rowp, [&](int64_t n, int64_t iy, float* dst) {
+          qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, arow, g2.lda);
+          kernels::Qs8GemmArgs gr = g2;
+          gr.a = arow;
+          gr.c = dst;
+          qkp->gemm(gr, 0, Wd, 0, panels);
+        });
         dwrow(da, rowp, y + r * da.ow * Cexp);
       }
     });

@@ -59,6 +59,40 @@ std::shared_ptr<PackedWeights> pack_depthwise(int64_t taps, int64_t C, const flo
 kernels::DwConvArgs depthwise_row_args(const Shape& in, const Shape& w_shape, const Window2D& win,
                                        const PackedWeights& p, const ref::Activation& act);
 
+// A fused block's depthwise input rows, made on demand into a per-thread ring of da.kh rows of
+// `row_floats` (slot iy % kh holds row iy of the current image): the da.kh input rows of
+// depthwise output row `r` (image r / da.oh) go to rowp, nullptr for padding rows, each offset
+// by `offset` floats; fill(n, iy, dst) produces a row the ring does not hold. One RowRing per
+// thread (kh <= 8).
+struct RowRing {
+  float* ring = nullptr;
+  int64_t row_floats = 0;
+  int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  int64_t image = -1;
+
+  template <class Fill>
+  void rows(const kernels::DwConvArgs& da, int64_t r, int64_t offset, const float** rowp, Fill&& fill) {
+    const int64_t n = r / da.oh, oy = r % da.oh;
+    if (n != image) {
+      for (int64_t s = 0; s < da.kh; s++) held[s] = -1;
+      image = n;
+    }
+    for (int64_t ky = 0; ky < da.kh; ky++) {
+      const int64_t iy = oy * da.sh - da.pad_top + ky;
+      if (iy < 0 || iy >= da.h) {
+        rowp[ky] = nullptr;
+        continue;
+      }
+      float* dst = ring + (iy % da.kh) * row_floats;
+      if (held[iy % da.kh] != iy) {
+        fill(n, iy, dst);
+        held[iy % da.kh] = iy;
+      }
+      rowp[ky] = dst + offset;
+    }
+  }
+};
+
 struct OptimizedBindContext {
   const kernels::F32Kernels* k = nullptr;
   ThreadPool* pool = nullptr;

@@ -162,6 +162,27 @@ TEST(Qs8Requantize, EveryTableEqualsTheReferenceExactly) {
 using test::Variant;
 std::vector<Variant> variants() { return test::isa_variants(); }
 
+// Runs `g` on `x` with the reference kernels (`want`) and with the optimized ones for
+// `v` (`got`, after a second run, profiled); returns the optimized session.
+std::unique_ptr<Session> run_both(std::shared_ptr<Graph> g, const Tensor& x, const Variant& v,
+                                  std::vector<Tensor>* want, std::vector<Tensor>* got) {
+  SessionOptions ro;
+  ro.reference_kernels = true;
+  auto ref = Session::create(g, ro);
+  EXPECT_TRUE(ref.ok()) << ref.status().to_string();
+  if (!ref.ok()) return nullptr;
+  EXPECT_TRUE(ref.value()->run({x}, want).ok());
+  SessionOptions o;
+  o.isa = static_cast<int>(v.isa);
+  o.threads = v.threads;
+  o.profile = true;
+  auto opt = Session::create(g, o);
+  EXPECT_TRUE(opt.ok()) << opt.status().to_string();
+  if (!opt.ok()) return nullptr;
+  for (int run = 0; run < 2; run++) EXPECT_TRUE(opt.value()->run({x}, got).ok());
+  return std::move(opt.value());
+}
+
 class QuantNodes : public testing::TestWithParam<Variant> {
  protected:
   // Runs `g` on the reference kernels and the optimized ones. Nodes on an int8 kernel must
@@ -171,21 +192,11 @@ class QuantNodes : public testing::TestWithParam<Variant> {
   // through im2col with K < 32 run in f32).
   void check(std::shared_ptr<Graph> g, const Shape& in, float f32_tol = 0.02f, bool int8_here = true) {
     Tensor x = test::random_tensor(in, 11, -2, 3);
-    SessionOptions ro;
-    ro.reference_kernels = true;
-    auto ref = Session::create(g, ro);
-    ASSERT_TRUE(ref.ok()) << ref.status().to_string();
     std::vector<Tensor> want, got;
-    ASSERT_TRUE(ref.value()->run({x}, &want).ok());
-    SessionOptions o;
-    o.isa = static_cast<int>(GetParam().isa);
-    o.threads = GetParam().threads;
-    o.profile = true;
-    auto opt = Session::create(g, o);
-    ASSERT_TRUE(opt.ok()) << opt.status().to_string();
-    for (int run = 0; run < 2; run++) ASSERT_TRUE(opt.value()->run({x}, &got).ok());
+    std::unique_ptr<Session> opt = run_both(g, x, GetParam(), &want, &got);
+    ASSERT_TRUE(opt && !HasFailure());
     bool int8_kernel = false;
-    for (const OpProfile& p : opt.value()->profile())
+    for (const OpProfile& p : opt->profile())
       if (p.kernel.rfind("qs8-", 0) == 0) int8_kernel = true;
     const kernels::Qs8Kernels& qk = kernels::qs8_kernels(GetParam().isa);
     EXPECT_EQ(int8_kernel, int8_here && qk.mr > 1 && g->nodes.back().op != OpType::QDEPTHWISE_CONV2D)
@@ -322,22 +333,12 @@ class QuantBlocks : public testing::TestWithParam<Variant> {
  protected:
   void check(std::shared_ptr<Graph> g, const Shape& in, bool want_fused, bool want_add = false) {
     Tensor x = test::random_tensor(in, 12, -2, 6);
-    SessionOptions ro;
-    ro.reference_kernels = true;
-    auto ref = Session::create(g, ro);
-    ASSERT_TRUE(ref.ok()) << ref.status().to_string();
     std::vector<Tensor> want, got;
-    ASSERT_TRUE(ref.value()->run({x}, &want).ok());
-    SessionOptions o;
-    o.isa = static_cast<int>(GetParam().isa);
-    o.threads = GetParam().threads;
-    o.profile = true;
-    auto opt = Session::create(g, o);
-    ASSERT_TRUE(opt.ok()) << opt.status().to_string();
-    for (int run = 0; run < 2; run++) ASSERT_TRUE(opt.value()->run({x}, &got).ok());
+    std::unique_ptr<Session> opt = run_both(g, x, GetParam(), &want, &got);
+    ASSERT_TRUE(opt && !HasFailure());
     const kernels::Qs8Kernels& qk = kernels::qs8_kernels(GetParam().isa);
     const bool fused = want_fused && qk.mr > 1;  // no int8 GEMM faster than f32: f32 nodes
-    std::string kernel = opt.value()->profile()[0].kernel;
+    std::string kernel = opt->profile()[0].kernel;
     EXPECT_EQ(kernel.find("dwconv+gemm") != std::string::npos, fused) << kernel;
     if (fused) {
       EXPECT_EQ(kernel.rfind("qs8-", 0), 0u) << kernel;
