@@ -28,9 +28,10 @@ class OptimizedKernels : public testing::TestWithParam<Variant> {
   int fusion_ = 2;  // every fused kernel on
   // Runs `g` on the reference kernels and on the optimized ones; expects the outputs to agree
   // within 1e-4 relative to the output's magnitude, and every node in `optimized_nodes` to have
-  // run on an optimized kernel (not the reference fallback).
+  // run on an optimized kernel (not the reference fallback) whose name contains `kernel`.
   void check(std::shared_ptr<Graph> g, const Shape& input_shape,
-             const std::vector<std::string>& optimized_nodes, uint32_t seed = 7) {
+             const std::vector<std::string>& optimized_nodes, uint32_t seed = 7,
+             const std::string& kernel = "") {
     Tensor x = test::random_tensor(input_shape, seed, -1, 1);
     SessionOptions ref_opts;
     ref_opts.reference_kernels = true;
@@ -64,6 +65,7 @@ class OptimizedKernels : public testing::TestWithParam<Variant> {
       for (const auto& n : optimized_nodes) must = must || n == p.node;
       if (must) {
         EXPECT_NE(p.kernel, "ref") << p.node << " ran on the reference kernel";
+        EXPECT_NE(p.kernel.find(kernel), std::string::npos) << p.node << " ran on " << p.kernel;
       }
     }
   }
@@ -129,6 +131,29 @@ TEST_P(OptimizedKernels, GeneralConvIm2col) {
   a.set("pads", std::vector<int64_t>{0, 1, 2, 1});
   check(single(OpType::CONV2D, {-1, 10, 10, 5}, {test::random_tensor({3, 3, 5, 9}, 7)}, a, true),
         {1, 10, 10, 5}, {"op"});
+}
+
+TEST_P(OptimizedKernels, FewChannelConvDirect) {
+  // Up to 4 input channels, KH*KW*C < 32, a real window and no dilation: the direct conv
+  // kernel (the stem conv on an RGB image). Output channels below, at and across the vector
+  // width; pixel blocks cut by the row end; padding on every side; a one-row output.
+  struct Case {
+    int64_t h, w, kh, kw, c, co, s;
+    const char* padding;
+  };
+  const Case cases[] = {{13, 11, 3, 3, 3, 32, 2, "SAME"}, {13, 11, 3, 3, 1, 5, 1, "VALID"},
+                        {9, 17, 3, 3, 2, 40, 2, "SAME"},  {13, 11, 2, 2, 3, 64, 2, "SAME"},
+                        {6, 7, 3, 1, 4, 33, 1, "SAME"},   {3, 30, 3, 3, 3, 16, 1, "VALID"}};
+  uint32_t seed = 300;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " " << k.kh << "x" << k.kw << " C=" << k.c
+                                    << " CO=" << k.co << " s=" << k.s << " " << k.padding);
+    auto g = single(OpType::CONV2D, {-1, k.h, k.w, k.c},
+                    {test::random_tensor({k.kh, k.kw, k.c, k.co}, seed++, -0.3f, 0.3f),
+                     test::random_tensor({k.co}, seed++)},
+                    conv_attrs(k.padding, k.s, 1, "relu6"));
+    check(g, {2, k.h, k.w, k.c}, {"op"}, 7, "conv-direct");
+  }
 }
 
 TEST_P(OptimizedKernels, DepthwiseConv) {

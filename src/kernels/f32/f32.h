@@ -56,6 +56,20 @@ struct PoolArgs {
   float* y = nullptr;
 };
 
+// Direct convolution for a few input channels (a network's first conv, on the RGB image), NHWC,
+// no dilation: every output channel of output rows [r0, r1) of the flattened [N*OH]. w is
+// [KH*KW*CI][cop] and bias [cop], with cop = CO rounded up to the vector width (zero padded).
+struct ConvArgs {
+  int64_t n = 0, h = 0, w = 0, ci = 0, co = 0, cop = 0;
+  int64_t kh = 0, kw = 0, sh = 1, sw = 1, pad_top = 0, pad_left = 0;
+  int64_t oh = 0, ow = 0;
+  const float* x = nullptr;
+  const float* wt = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+};
+
 enum class BinOp { ADD, SUB, MUL, DIV };
 
 struct F32Kernels {
@@ -86,6 +100,8 @@ struct F32Kernels {
                  int64_t i1, float lo, float hi);
   // y = clamp(x, lo, hi) (relu, relu6, clip) for i in [i0, i1).
   void (*clamp)(const float* x, float* y, int64_t i0, int64_t i1, float lo, float hi);
+  // ConvArgs; its weights are padded to a multiple of gemm_narrow_nr (the vector width).
+  void (*conv_direct)(const ConvArgs& a, int64_t r0, int64_t r1);
 };
 
 // The table for `isa` (must be supported by this CPU: see isa_supported()).
