@@ -49,7 +49,7 @@ struct Engines {
     if (max_run > 0) return max_run;
     Result<Classifier*> one = get(1);
     if (!one.ok()) return 1;
-    const int64_t per_image = std::max<int64_t>(1, one.value()->session().activation_bytes());
+    const int64_t per_image = std::max<int64_t>(1, one.value()->session().batch1_activation_bytes());
     const int64_t budget = micro_batch_bytes(session_options.threads);
     max_run = 1;
     while (max_run * 2 <= max_batch && max_run * 2 * per_image <= budget) max_run *= 2;
