@@ -83,8 +83,15 @@ inline __m512 requantize16(__m512 t, __m512 inv, __m512 lo, __m512 hi) {
   return _mm512_roundscale_ps(r, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
-// MR rows (exactly) x NP panels of 16 columns.
-template <int MR, int NP>
+// c += u8 a x i8 b (vpdpbusd). Written as asm so the accumulator stays in its register: with the
+// intrinsic, GCC 12 copies every accumulator each iteration and spills some.
+inline __m512i dpbusd(__m512i c, __m512i a, __m512i b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(c) : "v"(a), "v"(b));
+  return c;
+}
+
+// MR rows (exactly) x NP panels of 16 columns; REQ: the requantized output (g.requant).
+template <int MR, int NP, bool REQ>
 void tile(const Qs8GemmArgs& g, int64_t m, int64_t p, int64_t kp) {
   const uint8_t* abase = static_cast<const uint8_t*>(g.a);
   const int32_t* ar[MR];
@@ -93,23 +100,32 @@ void tile(const Qs8GemmArgs& g, int64_t m, int64_t p, int64_t kp) {
   for (int q = 0; q < NP; q++)
     bp[q] = reinterpret_cast<const __m512i*>(static_cast<const int8_t*>(g.b) + (p + q) * kp * kNr);
   __m512i c[MR][NP];
+#pragma GCC unroll 8
   for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
     for (int q = 0; q < NP; q++) c[r][q] = _mm512_setzero_si512();
   for (int64_t i = 0; i < kp / 4; i++) {
     __m512i b[NP];
+#pragma GCC unroll 4
     for (int q = 0; q < NP; q++) b[q] = _mm512_loadu_si512(bp[q] + i);
+#pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
       const __m512i av = _mm512_set1_epi32(ar[r][i]);
-      for (int q = 0; q < NP; q++) c[r][q] = _mm512_dpbusd_epi32(c[r][q], av, b[q]);
+#pragma GCC unroll 4
+      for (int q = 0; q < NP; q++) c[r][q] = dpbusd(c[r][q], av, b[q]);
     }
   }
   const __m512 xs = _mm512_set1_ps(g.x_scale);
-  const __m512 lo = _mm512_set1_ps(g.lo), hi = _mm512_set1_ps(g.hi);
   const __m512i zero = _mm512_set1_epi32(g.x_zero);
-  const __m512 oinv = _mm512_set1_ps(g.out_inv_scale);
-  float qlo = 0.f, qhi = 0.f;
-  qs8_requant_bounds(g.lo, g.hi, g.out_inv_scale, g.out_zero, &qlo, &qhi);
-  const __m512 olo = _mm512_set1_ps(qlo), ohi = _mm512_set1_ps(qhi);
+  __m512 lo, hi, oinv;
+  if constexpr (REQ) {
+    float qlo = 0.f, qhi = 0.f;
+    qs8_requant_bounds(g.lo, g.hi, g.out_inv_scale, g.out_zero, &qlo, &qhi);
+    lo = _mm512_set1_ps(qlo), hi = _mm512_set1_ps(qhi), oinv = _mm512_set1_ps(g.out_inv_scale);
+  } else {
+    lo = _mm512_set1_ps(g.lo), hi = _mm512_set1_ps(g.hi);
+  }
+#pragma GCC unroll 4
   for (int q = 0; q < NP; q++) {
     const int64_t n0 = (p + q) * kNr;
     const int64_t cols = std::min<int64_t>(kNr, g.n - n0);
@@ -117,36 +133,53 @@ void tile(const Qs8GemmArgs& g, int64_t m, int64_t p, int64_t kp) {
     const __m512i zc = _mm512_mullo_epi32(zero, _mm512_loadu_si512(g.colsum + n0));
     const __m512 s = _mm512_mul_ps(xs, _mm512_loadu_ps(g.w_scale + n0));
     const __m512 bias = _mm512_loadu_ps(g.bias + n0);
+    float* cp = g.c + m * g.ldc + n0;
+#pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
       __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c[r][q], zc)), s);
       t = _mm512_add_ps(t, bias);
-      t = g.requant ? requantize16(t, oinv, olo, ohi) : _mm512_min_ps(_mm512_max_ps(t, lo), hi);
-      _mm512_mask_storeu_ps(g.c + (m + r) * g.ldc + n0, mk, t);
+      if constexpr (REQ)
+        t = requantize16(t, oinv, lo, hi);
+      else
+        t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+      if (cols >= 16)
+        _mm512_storeu_ps(cp + r * g.ldc, t);
+      else
+        _mm512_mask_storeu_ps(cp + r * g.ldc, mk, t);
     }
   }
 }
 
 using TileFn = void (*)(const Qs8GemmArgs&, int64_t, int64_t, int64_t);
-template <int NP>
-constexpr TileFn kTiles[9] = {nullptr, tile<1, NP>, tile<2, NP>, tile<3, NP>, tile<4, NP>,
-                              tile<5, NP>, tile<6, NP>, tile<7, NP>, tile<8, NP>};
+template <int NP, bool REQ>
+constexpr TileFn kTiles[9] = {nullptr, tile<1, NP, REQ>, tile<2, NP, REQ>, tile<3, NP, REQ>,
+                              tile<4, NP, REQ>, tile<5, NP, REQ>, tile<6, NP, REQ>,
+                              tile<7, NP, REQ>, tile<8, NP, REQ>};
 
 // Row blocks of 4 with groups of 4 panels (16 accumulators); with at most 2 panels (narrow
 // outputs), row blocks of 8, so each B load feeds 8 rows. The last block has the rows left.
-void gemm(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+template <bool REQ>
+void gemm_with(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
   const int64_t kp = qs8_round_up(g.k, 4);
   const int64_t mr = p1 - p0 <= 2 ? 8 : kMr;
   for (int64_t m = m0; m < m1; m += mr) {
     const int rows = static_cast<int>(std::min<int64_t>(mr, m1 - m));
     int64_t p = p0;
-    for (; p + 4 <= p1; p += 4) kTiles<4>[rows](g, m, p, kp);
+    for (; p + 4 <= p1; p += 4) kTiles<4, REQ>[rows](g, m, p, kp);
     switch (p1 - p) {
-      case 3: kTiles<3>[rows](g, m, p, kp); break;
-      case 2: kTiles<2>[rows](g, m, p, kp); break;
-      case 1: kTiles<1>[rows](g, m, p, kp); break;
+      case 3: kTiles<3, REQ>[rows](g, m, p, kp); break;
+      case 2: kTiles<2, REQ>[rows](g, m, p, kp); break;
+      case 1: kTiles<1, REQ>[rows](g, m, p, kp); break;
       default: break;
     }
   }
+}
+
+void gemm(const Qs8GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
+  if (g.requant)
+    gemm_with<true>(g, m0, m1, p0, p1);
+  else
+    gemm_with<false>(g, m0, m1, p0, p1);
 }
 
 void requantize(const float* x, int64_t n, float inv_scale, int32_t zero, float* y) {
