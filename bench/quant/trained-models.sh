@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fp16 / dynamic int8 / int8 versions of the models `morsel train` made (docs/training.md), side
 # by side with their f32 file in one `morsel eval --compare` run each: size, latency at 1 and 2
-# threads, top-1 agreement with f32 and accuracy on labelled data.
+# threads, top-1 agreement with f32 and accuracy on labelled data. fp16-calibrated is fp16 with
+# its roundings chosen on the calibration images (`--quantize fp16 --calibrate`).
 #
 #   bench/quant/trained-models.sh [fashion-mnist] [food]     (default: both)
 #
@@ -26,6 +27,8 @@ variants() {  # name src calibration-dir [count]
   # A huge --fp16-min-elements keeps every tensor f32: the f32 model in this build's encoding.
   "$MORSEL" convert "$src" --quantize fp16 --fp16-min-elements 1000000000000 -o "$OUT/$name.morsel" >/dev/null
   "$MORSEL" convert "$src" --quantize fp16 -o "$OUT/$name-fp16.morsel" | sed 's/^/# /'
+  "$MORSEL" convert "$src" --quantize fp16 --calibrate "$cal" --calibrate-count "$count" \
+    -o "$OUT/$name-fp16-calibrated.morsel" | sed 's/^/# /'
   "$MORSEL" convert "$src" --quantize dynamic -o "$OUT/$name-dynamic.morsel" | sed 's/^/# /'
   "$MORSEL" convert "$src" --quantize int8 --calibrate "$cal" --calibrate-count "$count" \
     -o "$OUT/$name-int8.morsel" 2>&1 | grep 'int8 (' | sed 's/^/# /'
@@ -39,7 +42,7 @@ for w in "${which[@]}"; do
       variants fashion-mnist models/fashion-mnist.morsel "$cal" 200
       "$MORSEL" eval "$OUT/fashion-mnist.morsel" /usr/share/datasets/fashion-mnist \
         --labels bench/train/results/fashion-mnist-classes.txt \
-        --compare "$OUT"/fashion-mnist-{fp16,dynamic,int8}.morsel | tee "$RES/fashion-mnist-compare.txt"
+        --compare "$OUT"/fashion-mnist-{fp16,fp16-calibrated,dynamic,int8}.morsel | tee "$RES/fashion-mnist-compare.txt"
       ;;
     food)
       cal=$OUT/food-calibration
@@ -50,7 +53,7 @@ for w in "${which[@]}"; do
       done
       variants food models/food.morsel "$cal"
       "$MORSEL" eval "$OUT/food.morsel" data/food --dedup --min-per-class 14 --top-k 3 \
-        --compare "$OUT"/food-{fp16,dynamic,int8}.morsel | tee "$RES/food-compare.txt"
+        --compare "$OUT"/food-{fp16,fp16-calibrated,dynamic,int8}.morsel | tee "$RES/food-compare.txt"
       ;;
     *) echo "unknown model set: $w" >&2; exit 2 ;;
   esac

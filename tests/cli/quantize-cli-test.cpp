@@ -91,6 +91,19 @@ TEST_F(QuantizeCli, CalibratedInt8) {
   CliResult p = morsel_cli("predict '" + q + "' '" + photos[0] + "' --json");
   ASSERT_EQ(p.rc, 0) << p.out;
   EXPECT_EQ(nlohmann::json::parse(p.out)[0]["predictions"].size(), 5u);
+  // fp16 with --calibrate chooses the roundings on the same photos.
+  const std::string h = tmp("fp16-calibrated.morsel");
+  CliResult hc = morsel_cli("convert '" + f32_ + "' --quantize fp16 --calibrate '" + dir + "' -o '" + h + "'");
+  ASSERT_EQ(hc.rc, 0) << hc.out;
+  EXPECT_NE(hc.out.find("calibrated on 4 images"), std::string::npos) << hc.out;
+  EXPECT_NE(hc.out.find("chosen on the samples"), std::string::npos) << hc.out;
+  CliResult hi = morsel_cli("inspect '" + h + "' --json");
+  ASSERT_EQ(hi.rc, 0) << hi.out;
+  EXPECT_EQ(nlohmann::json::parse(hi.out)["provenance"]["quantization"], "fp16");
+  CliResult hp = morsel_cli("predict '" + h + "' '" + photos[0] + "' --json");
+  ASSERT_EQ(hp.rc, 0) << hp.out;
+  EXPECT_EQ(nlohmann::json::parse(hp.out)[0]["predictions"][0]["index"],
+            nlohmann::json::parse(morsel_cli("predict '" + f32_ + "' '" + photos[0] + "' --json").out)[0]["predictions"][0]["index"]);
 }
 
 TEST_F(QuantizeCli, ErrorsAreOneLine) {
@@ -101,6 +114,7 @@ TEST_F(QuantizeCli, ErrorsAreOneLine) {
            {"--quantize int8", "--calibrate"},
            {"--quantize int4", "unknown --quantize"},
            {"--quantize int8 --calibrate '" + empty + "'", "no .jpg"},
+           {"--quantize fp16 --calibrate '" + empty + "'", "no .jpg"},
            {"--quantize int8 --calibrate '" + empty + "' --calibrate-method best", "unknown --calibrate-method"},
            {"", "already a .morsel file"},
        }) {

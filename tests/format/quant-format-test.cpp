@@ -99,6 +99,51 @@ TEST(QuantFormat, Fp16KeepsSmallTensorsF32ByDefault) {
       EXPECT_EQ(v.dtype, v.data.numel() < quant::kFp16MinElements ? DType::F32 : DType::F16) << v.name;
 }
 
+// Calibrated fp16: every weight is one of the two fp16 values around it, the layers' output
+// error energy on the samples is below round-to-nearest's, and so is the model's output error.
+TEST(QuantFormat, Fp16CalibratedRoundingBeatsNearestOnTheSamples) {
+  Model f32 = small_cnn(), nearest = small_cnn(), tuned = small_cnn();
+  std::vector<Tensor> cal;
+  for (uint32_t i = 0; i < 12; i++) cal.push_back(test::random_tensor({1, 12, 12, 3}, 100 + i, 0, 1));
+  EXPECT_EQ(quant::quantize_fp16(nearest.graph, 0), 7);
+  auto r = quant::quantize_fp16_calibrated(tuned.graph, cal, 0);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().tuned, 4);  // c1, dw, c2, fc
+  EXPECT_EQ(r.value().converted, 7);
+  EXPECT_GT(r.value().error_nearest, 0);
+  EXPECT_LT(r.value().error_chosen, 0.8 * r.value().error_nearest);
+  EXPECT_LE(r.value().worst_layer_ratio, 1.0);
+  int moved = 0;
+  for (size_t i = 0; i < f32.graph.values.size(); i++) {
+    const Value& a = f32.graph.values[i];
+    if (!a.is_const()) continue;
+    const Value& b = tuned.graph.values[i];
+    ASSERT_EQ(b.dtype, DType::F16) << a.name;
+    for (int64_t k = 0; k < a.data.numel(); k++) {
+      const float w = a.data.data<float>()[k];
+      const uint16_t q = b.data.data<uint16_t>()[k], n = f32_to_fp16(w);
+      if (q == n) continue;
+      moved++;
+      // The other neighbour: same sign, one step away, on the other side of w.
+      ASSERT_EQ(q & 0x8000, n & 0x8000) << a.name << "[" << k << "]";
+      ASSERT_EQ(std::abs(static_cast<int>(q) - static_cast<int>(n)), 1) << a.name << "[" << k << "]";
+      ASSERT_LT((fp16_to_f32(q) - w) * (fp16_to_f32(n) - w), 0.f) << a.name << "[" << k << "]";
+    }
+  }
+  EXPECT_GT(moved, 0);
+  Model back = reload(tuned);
+  double e_nearest = 0, e_tuned = 0;
+  for (const Tensor& x : cal) {
+    const Tensor y = run(f32, x), yn = run(nearest, x), yt = run(back, x);
+    for (int64_t k = 0; k < y.numel(); k++) {
+      e_nearest += std::pow(double(yn.data<float>()[k]) - y.data<float>()[k], 2);
+      e_tuned += std::pow(double(yt.data<float>()[k]) - y.data<float>()[k], 2);
+    }
+  }
+  EXPECT_LT(e_tuned, e_nearest);
+  EXPECT_FALSE(quant::quantize_fp16_calibrated(tuned.graph, {}, 0).ok());
+}
+
 TEST(QuantFormat, Int8DynamicAndCalibratedRoundTrip) {
   Model f32 = small_cnn();
   std::vector<Tensor> calib;

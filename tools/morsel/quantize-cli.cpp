@@ -40,6 +40,43 @@ void list_images(const std::string& dir, int depth, std::vector<std::string>* ou
   closedir(d);
 }
 
+// The calibration images of --calibrate, decoded and preprocessed as the model will see them.
+Status load_calibration(const QuantizeArgs& q, const Model& model, std::vector<Tensor>* out,
+                        std::vector<std::string>* notes) {
+  if (q.calibrate_count < 1) return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate-count must be >= 1");
+  std::vector<std::string> files;
+  list_images(q.calibrate_dir, 0, &files);
+  std::sort(files.begin(), files.end());
+  if (files.empty())
+    return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate %s: no .jpg/.jpeg/.png/.webp images found",
+                        q.calibrate_dir.c_str());
+  const size_t want = std::min(files.size(), static_cast<size_t>(q.calibrate_count));
+  const PreprocessSpec& pp = model.meta.preprocess;
+  int skipped = 0;
+  for (size_t i = 0; i < want; i++) {
+    const std::string& f = files[i * files.size() / want];  // evenly spread over the list
+    auto img = image_decode_file(f);
+    if (!img.ok()) {
+      skipped++;
+      continue;
+    }
+    Tensor t(DType::F32, {1, pp.height, pp.width, 3});
+    Status st = preprocess(img.value(), pp, t.mut<float>());
+    if (!st.ok()) {
+      skipped++;
+      continue;
+    }
+    out->push_back(std::move(t));
+  }
+  if (out->empty())
+    return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate %s: none of the images could be decoded",
+                        q.calibrate_dir.c_str());
+  notes->push_back(str_printf("calibrated on %zu images from %s (%s)%s", out->size(), q.calibrate_dir.c_str(),
+                              q.mode == "fp16" ? "fp16 roundings" : q.calibrate_method.c_str(),
+                              skipped ? str_printf(", %d skipped (not decodable)", skipped).c_str() : ""));
+  return Status();
+}
+
 }  // namespace
 
 void add_quantize_options(CLI::App* c, QuantizeArgs* q) {
@@ -47,7 +84,9 @@ void add_quantize_options(CLI::App* c, QuantizeArgs* q) {
                 "none (default), fp16 (weights stored as fp16), dynamic (int8 weights, input ranges "
                 "measured per run), int8 (int8 weights and calibrated activations; needs --calibrate)");
   c->add_option("--calibrate", q->calibrate_dir,
-                "folder of sample images (searched recursively) for --quantize int8");
+                "folder of sample images (searched recursively): activation ranges for --quantize int8; "
+                "with --quantize fp16, each layer's fp16 roundings are chosen to minimize its output "
+                "error on them");
   c->add_option("--calibrate-count", q->calibrate_count,
                 "how many calibration images to use, spread over the sorted list (default 100)");
   c->add_option("--calibrate-method", q->calibrate_method,
@@ -77,8 +116,20 @@ Status apply_quantization(const QuantizeArgs& q, Model* model, std::vector<std::
   if (const int n = passes::expand_compact_weights(model->graph))
     notes->push_back(str_printf("%d compact weight tensors expanded to f32 before quantizing", n));
   if (q.mode == "fp16") {
-    if (!q.calibrate_dir.empty()) return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate is for int8");
     if (q.fp16_min_elements < 0) return MORSEL_ERROR(INVALID_ARGUMENT, "--fp16-min-elements must be >= 0");
+    if (!q.calibrate_dir.empty()) {
+      std::vector<Tensor> cal;
+      MORSEL_RETURN_IF_ERROR(load_calibration(q, *model, &cal, notes));
+      MORSEL_ASSIGN_OR_RETURN(quant::Fp16Report r, quant::quantize_fp16_calibrated(
+                                                       model->graph, cal, q.fp16_min_elements, q.threads));
+      model->meta.provenance.quantization = "fp16";
+      notes->push_back(str_printf(
+          "fp16: %d weight tensors stored as IEEE half floats (tensors under %lld elements stay f32); "
+          "roundings of %d layers chosen on the samples: output error energy %.3g of round-to-nearest's "
+          "(worst layer %.3g)", r.converted, (long long)q.fp16_min_elements, r.tuned,
+          r.error_nearest > 0 ? r.error_chosen / r.error_nearest : 1.0, r.worst_layer_ratio));
+      return Status();
+    }
     const int n = quant::quantize_fp16(model->graph, q.fp16_min_elements);
     model->meta.provenance.quantization = "fp16";
     notes->push_back(str_printf("fp16: %d weight tensors stored as IEEE half floats (tensors under "
@@ -99,39 +150,8 @@ Status apply_quantization(const QuantizeArgs& q, Model* model, std::vector<std::
     return MORSEL_ERROR(INVALID_ARGUMENT,
                         "--quantize int8 needs --calibrate DIR: a folder of images like the ones "
                         "the model will see (or use --quantize dynamic)");
-  if (q.calibrate_count < 1) return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate-count must be >= 1");
-  if (!q.calibrate_dir.empty()) {
-    std::vector<std::string> files;
-    list_images(q.calibrate_dir, 0, &files);
-    std::sort(files.begin(), files.end());
-    if (files.empty())
-      return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate %s: no .jpg/.jpeg/.png/.webp images found",
-                          q.calibrate_dir.c_str());
-    const size_t want = std::min(files.size(), static_cast<size_t>(q.calibrate_count));
-    const PreprocessSpec& pp = model->meta.preprocess;
-    int skipped = 0;
-    for (size_t i = 0; i < want; i++) {
-      const std::string& f = files[i * files.size() / want];  // evenly spread over the list
-      auto img = image_decode_file(f);
-      if (!img.ok()) {
-        skipped++;
-        continue;
-      }
-      Tensor t(DType::F32, {1, pp.height, pp.width, 3});
-      Status st = preprocess(img.value(), pp, t.mut<float>());
-      if (!st.ok()) {
-        skipped++;
-        continue;
-      }
-      o.calibration.push_back(std::move(t));
-    }
-    if (o.calibration.empty())
-      return MORSEL_ERROR(INVALID_ARGUMENT, "--calibrate %s: none of the images could be decoded",
-                          q.calibrate_dir.c_str());
-    notes->push_back(str_printf("calibrated on %zu images from %s (%s)%s", o.calibration.size(),
-                                q.calibrate_dir.c_str(), q.calibrate_method.c_str(),
-                                skipped ? str_printf(", %d skipped (not decodable)", skipped).c_str() : ""));
-  }
+  if (!q.calibrate_dir.empty())
+    MORSEL_RETURN_IF_ERROR(load_calibration(q, *model, &o.calibration, notes));
   MORSEL_ASSIGN_OR_RETURN(std::vector<quant::LayerReport> rep, quant::quantize_int8(model->graph, o));
   int n8 = 0, n32 = 0;
   double worst = 0;
