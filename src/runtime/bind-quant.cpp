@@ -178,12 +178,15 @@ Result<OptimizedKernel> bind_block_q_project(const Graph& g, const FusedBlock& b
   ga_pj.x_scale = qpj.scale; ga_pj.x_zero = qpj.zero;
   ga_pj.ldc = Cout; ga_pj.lo = act_pj.min; ga_pj.hi = act_pj.max;
 
+  // Narrow rows go to the projection GEMM in groups of `group` output rows (at least 16 GEMM
+  // rows), so its register tiles fill: MobileNetV2's 14- and 7-wide blocks.
+  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(4, ceil_div(16, win.ow)));
   // Per-thread scratch, 64-byte aligned parts: ring | depthwise sums | expand A | project A.
   auto part = [](int64_t floats) { return kernels::qs8_round_up(floats, 16); };
   const int64_t kh = da.kh, row_floats = Wd * Cexp;
-  const int64_t ring_floats = part(kh * row_floats), acc_floats = part(win.ow * Cexp);
+  const int64_t ring_floats = part(kh * row_floats), acc_floats = part(group * win.ow * Cexp);
   const int64_t aex_floats = ex ? part(ceil_div(kernels::qs8_round_up(Wd, qk.mr) * ga_ex.lda, 4)) : 0;
-  const int64_t apj_floats = part(ceil_div(kernels::qs8_round_up(win.ow, qk.mr) * ga_pj.lda, 4));
+  const int64_t apj_floats = part(ceil_div(kernels::qs8_round_up(group * win.ow, qk.mr) * ga_pj.lda, 4));
   out.scratch_floats = ring_floats + acc_floats + aex_floats + apj_floats;
 
   const float* x = in_ptr(ex ? *ex : dw, b, 0);
@@ -219,28 +222,31 @@ Result<OptimizedKernel> bind_block_q_project(const Graph& g, const FusedBlock& b
       void* aex = acc + acc_floats;
       void* apj = acc + acc_floats + aex_floats;
       const float* rowp[8];
-      for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
-        ring.rows(da, r, 0, rowp, [&](int64_t n, int64_t iy, float* dst) {
-          if (has_ex) {
-            qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, aex, gx.lda);
-            kernels::Qs8GemmArgs gr = gx;
-            gr.a = aex;
-            gr.c = dst;
-            qkp->gemm(gr, 0, Wd, 0, panels_ex);
-          } else {
-            qkp->requantize(x + (n * H + iy) * row_floats, row_floats, inv_dw, zero_dw, dst);
-          }
-        });
-        dwrow(da, rowp, acc);
-        qkp->dequantize_rows(acc, da.ow, Cexp, Cexp, dq->data(), dq->data() + Cexp, act_dw.min,
+      for (int64_t r0 = rows.begin(t); r0 < rows.end(t); r0 += group) {
+        const int64_t nr = std::min<int64_t>(group, rows.end(t) - r0), m = nr * da.ow;
+        for (int64_t r = r0; r < r0 + nr; r++) {
+          ring.rows(da, r, 0, rowp, [&](int64_t n, int64_t iy, float* dst) {
+            if (has_ex) {
+              qkp->quantize_rows(x + (n * H + iy) * Wd * Cin, Wd, Cin, Cin, inv, q.zero, aex, gx.lda);
+              kernels::Qs8GemmArgs gr = gx;
+              gr.a = aex;
+              gr.c = dst;
+              qkp->gemm(gr, 0, Wd, 0, panels_ex);
+            } else {
+              qkp->requantize(x + (n * H + iy) * row_floats, row_floats, inv_dw, zero_dw, dst);
+            }
+          });
+          dwrow(da, rowp, acc + (r - r0) * da.ow * Cexp);
+        }
+        qkp->dequantize_rows(acc, m, Cexp, Cexp, dq->data(), dq->data() + Cexp, act_dw.min,
                              act_dw.max, inv_pj, zero_pj, apj, ga_pj.lda);
         kernels::Qs8GemmArgs gp = ga_pj;
         gp.a = apj;
-        gp.c = y + r * da.ow * Cout;
-        qkp->gemm(gp, 0, da.ow, 0, panels_pj);
+        gp.c = y + r0 * da.ow * Cout;  // output rows r0.. are consecutive in y (also across images)
+        qkp->gemm(gp, 0, m, 0, panels_pj);
         if (res)
-          binary(kernels::BinOp::ADD, gp.c, res + r * da.ow * Cout, da.ow * Cout, gp.c, 0,
-                 da.ow * Cout, act_add.min, act_add.max);
+          binary(kernels::BinOp::ADD, gp.c, res + r0 * da.ow * Cout, m * Cout, gp.c, 0, m * Cout,
+                 act_add.min, act_add.max);
       }
     });
     (void)pex;
