@@ -2,7 +2,8 @@
 # fp16 / dynamic int8 / int8 versions of the models `morsel train` made (docs/training.md), side
 # by side with their f32 file in one `morsel eval --compare` run each: size, latency at 1 and 2
 # threads, top-1 agreement with f32 and accuracy on labelled data. fp16-calibrated is fp16 with
-# its roundings chosen on the calibration images (`--quantize fp16 --calibrate`).
+# its roundings chosen on the calibration images (`--quantize fp16 --calibrate`; about 40 s for
+# the Fashion-MNIST model).
 #
 #   bench/quant/trained-models.sh [fashion-mnist] [food]     (default: both)
 #

@@ -22,16 +22,17 @@ inline constexpr int64_t kFp16MinElements = 512;
 int quantize_fp16(Graph& g, int64_t min_elements = kFp16MinElements);
 
 // fp16 with each layer's roundings chosen on sample inputs (fp16-calibrated.cpp): every weight
-// still becomes one of the two fp16 values around it, picked per layer to minimize the layer's
-// output error on `calibration` (inputs [1, ...] like the graph's) instead of each weight's own
-// rounding error. Conv2D, DepthwiseConv2D and Dense weights with at least `min_elements`
-// elements; the rest as quantize_fp16.
+// still becomes one of the two fp16 values around it, picked layer by layer so that the layer's
+// output, given its input in the model rounded so far, comes closest to the f32 model's on
+// `calibration` (inputs [1, ...] like the graph's). Conv2D, DepthwiseConv2D and Dense weights
+// with at least `min_elements` elements; the rest as quantize_fp16.
 struct Fp16Report {
   int converted = 0;             // tensors stored as fp16 (tuned ones included)
   int tuned = 0;                 // weight tensors whose roundings were chosen on the samples
-  double error_nearest = 0;      // sum over tuned layers of the output error energy e'He, nearest rounding
+  int samples = 0;               // calibration inputs used (fewer on deep models)
+  double error_nearest = 0;      // sum over tuned layers of the squared output error, nearest rounding
   double error_chosen = 0;       // the same for the chosen roundings
-  double worst_layer_ratio = 0;  // max over layers of chosen / nearest (<= 1)
+  double worst_layer_ratio = 0;  // max over layers of chosen / nearest
 };
 Result<Fp16Report> quantize_fp16_calibrated(Graph& g, const std::vector<Tensor>& calibration,
                                             int64_t min_elements = kFp16MinElements, int threads = 0);

@@ -96,7 +96,7 @@ TEST_F(QuantizeCli, CalibratedInt8) {
   CliResult hc = morsel_cli("convert '" + f32_ + "' --quantize fp16 --calibrate '" + dir + "' -o '" + h + "'");
   ASSERT_EQ(hc.rc, 0) << hc.out;
   EXPECT_NE(hc.out.find("calibrated on 4 images"), std::string::npos) << hc.out;
-  EXPECT_NE(hc.out.find("chosen on the samples"), std::string::npos) << hc.out;
+  EXPECT_NE(hc.out.find("chosen on 4 of the samples"), std::string::npos) << hc.out;
   CliResult hi = morsel_cli("inspect '" + h + "' --json");
   ASSERT_EQ(hi.rc, 0) << hi.out;
   EXPECT_EQ(nlohmann::json::parse(hi.out)["provenance"]["quantization"], "fp16");

@@ -125,9 +125,9 @@ Status apply_quantization(const QuantizeArgs& q, Model* model, std::vector<std::
       model->meta.provenance.quantization = "fp16";
       notes->push_back(str_printf(
           "fp16: %d weight tensors stored as IEEE half floats (tensors under %lld elements stay f32); "
-          "roundings of %d layers chosen on the samples: output error energy %.3g of round-to-nearest's "
-          "(worst layer %.3g)", r.converted, (long long)q.fp16_min_elements, r.tuned,
-          r.error_nearest > 0 ? r.error_chosen / r.error_nearest : 1.0, r.worst_layer_ratio));
+          "roundings of %d layers chosen on %d of the samples: squared output error %.3g of "
+          "round-to-nearest's (worst layer %.3g)", r.converted, (long long)q.fp16_min_elements, r.tuned,
+          r.samples, r.error_nearest > 0 ? r.error_chosen / r.error_nearest : 1.0, r.worst_layer_ratio));
       return Status();
     }
     const int n = quant::quantize_fp16(model->graph, q.fp16_min_elements);
