@@ -206,6 +206,7 @@ Result<OptimizedKernel> bind_block_q_project(const Graph& g, const FusedBlock& b
   const bool has_ex = ex != nullptr;
   const float inv_dw = 1.0f / qdw.scale, inv_pj = 1.0f / qpj.scale;
   const int32_t zero_dw = qdw.zero, zero_pj = qpj.zero;
+  const bool direct = qk.dwconv_row_q && kernels::qs8_dwconv_row_q_fits(da);
   out.fn = [=] {
     ref::QuantInput q = q0;
     if (has_ex && q.dynamic) q = measure_input(pool, reduce, x);
@@ -236,10 +237,16 @@ Result<OptimizedKernel> bind_block_q_project(const Graph& g, const FusedBlock& b
               qkp->requantize(x + (n * H + iy) * row_floats, row_floats, inv_dw, zero_dw, dst);
             }
           });
-          dwrow(da, rowp, acc + (r - r0) * da.ow * Cexp);
+          if (direct)  // the depthwise row straight to the projection's A rows
+            qkp->dwconv_row_q(da, rowp, dq->data(), dq->data() + Cexp, act_dw.min, act_dw.max,
+                              inv_pj, zero_pj, static_cast<uint8_t*>(apj) + (r - r0) * da.ow * ga_pj.lda,
+                              ga_pj.lda);
+          else
+            dwrow(da, rowp, acc + (r - r0) * da.ow * Cexp);
         }
-        qkp->dequantize_rows(acc, m, Cexp, Cexp, dq->data(), dq->data() + Cexp, act_dw.min,
-                             act_dw.max, inv_pj, zero_pj, apj, ga_pj.lda);
+        if (!direct)
+          qkp->dequantize_rows(acc, m, Cexp, Cexp, dq->data(), dq->data() + Cexp, act_dw.min,
+                               act_dw.max, inv_pj, zero_pj, apj, ga_pj.lda);
         kernels::Qs8GemmArgs gp = ga_pj;
         gp.a = apj;
         gp.c = y + r0 * da.ow * Cout;  // output rows r0.. are consecutive in y (also across images)

@@ -155,7 +155,7 @@ void dequantize_rows(const float* acc, int64_t rows, int64_t k, int64_t ldacc, c
 namespace avx2 {
 const Qs8Kernels& qs8_table() {
   static const Qs8Kernels t{"avx2", kMr, kNr, 2, 2, quantize_rows, packed_bytes, pack_b, gemm,
-                            requantize, dequantize_rows};
+                            requantize, dequantize_rows, nullptr};
   return t;
 }
 }  // namespace avx2

@@ -6,6 +6,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/qs8/qs8.h"
 #include "kernels/ref/qref.h"
@@ -204,12 +206,103 @@ void dequantize_rows(const float* acc, int64_t rows, int64_t k, int64_t ldacc, c
   quantize_rows_with(value, acc, rows, k, ldacc, inv_scale, zero, qlo, qhi, a, lda);
 }
 
+// dwconv_row + dequantize_rows for 3x3 windows (qs8_dwconv_row_q_fits), channel vector
+// outermost like the f32 AVX-512 row kernel: the 9 weight vectors, the scale and the bias of a
+// channel vector stay in registers for the row; interior pixels in blocks of kB, each input
+// vector loaded once per block; padding rows read a zero row. The sums are exact (integers below
+// 2^24, so fused multiply-adds round nothing), and each pixel's vector goes through
+// dequantize_rows' operations in the same order, then 16 bytes of its A row.
+template <int S>
+void dwconv_row_q_impl(const DwConvArgs& d, const float* const* rows, const float* scale,
+                       const float* bias, float lo, float hi, float inv_scale, int32_t zero,
+                       void* a, int64_t lda) {
+  const int64_t C = d.c, CS = C;
+  int64_t ox_lo = 0;
+  while (ox_lo < d.ow && ox_lo * S - d.pad_left < 0) ox_lo++;
+  int64_t ox_hi = d.ow;
+  while (ox_hi > ox_lo && (ox_hi - 1) * S - d.pad_left + 2 >= d.w) ox_hi--;
+  static thread_local std::vector<float> zeros;
+  bool any_null = false;
+  for (int ky = 0; ky < 3; ky++) any_null = any_null || !rows[ky];
+  if (any_null && static_cast<int64_t>(zeros.size()) < d.w * CS) zeros.assign(static_cast<size_t>(d.w * CS), 0.f);
+  float qlo = 0.f, qhi = 0.f;
+  qs8_requant_bounds(lo, hi, inv_scale, zero, &qlo, &qhi);
+  const __m512 inv = _mm512_set1_ps(inv_scale), vlo = _mm512_set1_ps(qlo), vhi = _mm512_set1_ps(qhi);
+  const __m512i z = _mm512_set1_epi32(zero);
+  uint8_t* out = static_cast<uint8_t*>(a);
+  for (int64_t c0 = 0; c0 < C; c0 += 16) {
+    __m512 w[9];
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) w[t] = _mm512_loadu_ps(d.wt + t * CS + c0);
+    const __m512 b0 = _mm512_loadu_ps(d.bias + c0);
+    const __m512 sc = _mm512_loadu_ps(scale + c0), bi = _mm512_loadu_ps(bias + c0);
+    const float* xr[3];
+    for (int ky = 0; ky < 3; ky++) xr[ky] = (rows[ky] ? rows[ky] : zeros.data()) + c0;
+    auto emit = [&](int64_t ox, __m512 acc) {
+      const __m512 t = _mm512_add_ps(_mm512_mul_ps(acc, sc), bi);
+      const __m512 r = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(t, inv), vlo), vhi);
+      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(r), z);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox * lda + c0), _mm512_cvtusepi32_epi8(q));
+    };
+    auto border = [&](int64_t ox) {
+      __m512 acc = b0;
+      const int64_t ix0 = ox * S - d.pad_left;
+      for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++) {
+          const int64_t ix = ix0 + kx;
+          if (ix >= 0 && ix < d.w) acc = _mm512_fmadd_ps(_mm512_loadu_ps(xr[ky] + ix * CS), w[ky * 3 + kx], acc);
+        }
+      emit(ox, acc);
+    };
+    auto blocks = [&](auto kb, int64_t ox) {
+      constexpr int kB = decltype(kb)::value;
+      constexpr int kSpan = (kB - 1) * S + 3;
+      for (; ox + kB <= ox_hi; ox += kB) {
+        __m512 acc[kB];
+#pragma GCC unroll 8
+        for (int j = 0; j < kB; j++) acc[j] = b0;
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ky++) {
+          const float* p = xr[ky] + (ox * S - d.pad_left) * CS;
+#pragma GCC unroll 32
+          for (int t = 0; t < kSpan; t++) {
+            __m512 xv = _mm512_loadu_ps(p + t * CS);
+            asm("" : "+v"(xv));  // one load into a register, not a memory operand of each use
+#pragma GCC unroll 8
+            for (int j = 0; j < kB; j++) {
+              const int kx = t - j * S;
+              if (kx >= 0 && kx < 3) acc[j] = _mm512_fmadd_ps(xv, w[ky * 3 + kx], acc[j]);
+            }
+          }
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < kB; j++) emit(ox + j, acc[j]);
+      }
+      return ox;
+    };
+    int64_t ox = 0;
+    for (; ox < ox_lo; ox++) border(ox);
+    ox = blocks(std::integral_constant<int, 8>{}, ox);
+    ox = blocks(std::integral_constant<int, 4>{}, ox);
+    ox = blocks(std::integral_constant<int, 2>{}, ox);
+    ox = blocks(std::integral_constant<int, 1>{}, ox);
+    for (; ox < d.ow; ox++) border(ox);
+  }
+}
+
+void dwconv_row_q(const DwConvArgs& d, const float* const* rows, const float* scale,
+                  const float* bias, float lo, float hi, float inv_scale, int32_t zero, void* a,
+                  int64_t lda) {
+  if (d.sw == 1) dwconv_row_q_impl<1>(d, rows, scale, bias, lo, hi, inv_scale, zero, a, lda);
+  else dwconv_row_q_impl<2>(d, rows, scale, bias, lo, hi, inv_scale, zero, a, lda);
+}
+
 }  // namespace
 
 namespace avx512vnni {
 const Qs8Kernels& qs8_table() {
   static const Qs8Kernels t{"avx512vnni", kMr, kNr, 4, 1, quantize_rows, packed_bytes, pack_b, gemm,
-                            requantize, dequantize_rows};
+                            requantize, dequantize_rows, dwconv_row_q};
   return t;
 }
 }  // namespace avx512vnni

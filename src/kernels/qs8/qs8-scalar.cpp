@@ -80,7 +80,7 @@ void dequantize_rows(const float* acc, int64_t rows, int64_t k, int64_t ldacc, c
 namespace scalar {
 const Qs8Kernels& qs8_table() {
   static const Qs8Kernels t{"scalar", 1, kNr, 1, 2, quantize_rows, packed_bytes, pack_b, gemm,
-                            requantize, dequantize_rows};
+                            requantize, dequantize_rows, nullptr};
   return t;
 }
 }  // namespace scalar

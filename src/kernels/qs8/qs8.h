@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "core/cpu.h"
+#include "kernels/f32/f32.h"
 
 namespace morsel::kernels {
 
@@ -60,7 +61,21 @@ struct Qs8Kernels {
   void (*dequantize_rows)(const float* acc, int64_t rows, int64_t k, int64_t ldacc,
                           const float* scale, const float* bias, float lo, float hi,
                           float inv_scale, int32_t zero, void* a, int64_t lda);
+  // Optional (nullptr where absent): dwconv_row and dequantize_rows in one pass, for the shapes
+  // qs8_dwconv_row_q_fits accepts: one depthwise output row from integer-valued rows and
+  // weights (exact sums), each pixel's sums turned into its A row (lda bytes apart) with
+  // dequantize_rows' arithmetic, without the f32 row in between.
+  void (*dwconv_row_q)(const DwConvArgs& d, const float* const* rows, const float* scale,
+                       const float* bias, float lo, float hi, float inv_scale, int32_t zero,
+                       void* a, int64_t lda);
 };
+
+// The shapes dwconv_row_q handles: 3x3, stride 1 or 2, no dilation, channels a multiple of 16
+// (so A rows need no padding columns).
+inline bool qs8_dwconv_row_q_fits(const DwConvArgs& d) {
+  return d.kh == 3 && d.kw == 3 && d.dh == 1 && d.dw == 1 && (d.sw == 1 || d.sw == 2) &&
+         d.c % 16 == 0 && (d.cs == 0 || d.cs == d.c);
+}
 
 inline int64_t qs8_round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
