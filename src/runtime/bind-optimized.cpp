@@ -383,6 +383,10 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
         out.name = kname(k, "conv-direct");
         return out;
       }
+      if (ws[0] == 3 && ws[1] == 3 && win.sh == 1 && win.sw == 1 && win.dh == 1 && win.dw == 1) {
+        MORSEL_ASSIGN_OR_RETURN(OptimizedKernel wk, bind_winograd(g, n, win, b, ctx, packed));
+        if (wk.fn) return wk;
+      }
       const GemmVariant gv = gemm_variant(k, N);
       auto pw = pack_for_gemm(gv, K, N, in_ptr(n, b, 1), in_ptr(n, b, 2), packed);
       const ref::Activation act = activation_of(n.attrs);

@@ -114,6 +114,15 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
                                        const OptimizedBindContext& ctx,
                                        std::shared_ptr<PackedWeights>* packed);
 
+// A Conv2D with a 3x3 window, stride 1, no dilation, one group and constant weights on the
+// Winograd F(4x4, 3x3) kernel (runtime/bind-winograd.cpp), where that measured faster than
+// im2col + GEMM; an empty fn otherwise. MORSEL_WINOGRAD=0 in the environment turns it off,
+// MORSEL_WINOGRAD=1 uses it for every such conv. `win` is the node's resolved window.
+Result<OptimizedKernel> bind_winograd(const Graph& g, const Node& n, const Window2D& win,
+                                      const std::vector<float*>& ptrs,
+                                      const OptimizedBindContext& ctx,
+                                      std::shared_ptr<PackedWeights>* packed);
+
 // The int8 nodes (QConv2D, QDepthwiseConv2D, QDense; runtime/bind-quant.cpp): reference kernels,
 // and the qs8 GEMM kernels (empty fn where there is none). The i8 weights are read from the graph.
 Result<KernelFn> bind_quantized_reference(const Graph& g, const Node& n, const std::vector<float*>& ptrs);

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <functional>
+#include <string>
 
 #include "core/cpu.h"
 #include "runtime/session.h"
@@ -153,6 +155,83 @@ TEST_P(OptimizedKernels, FewChannelConvDirect) {
                      test::random_tensor({k.co}, seed++)},
                     conv_attrs(k.padding, k.s, 1, "relu6"));
     check(g, {2, k.h, k.w, k.c}, {"op"}, 7, "conv-direct");
+  }
+}
+
+// Sets an environment variable for one scope, restoring the old value after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_) setenv(name_, old_.c_str(), 1);
+    else unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+TEST_P(OptimizedKernels, WinogradConv3x3) {
+  // 3x3 stride-1 convs on the Winograd F(4x4, 3x3) kernel (MORSEL_WINOGRAD=1: every such conv,
+  // whatever the size rule says): outputs that are not a multiple of the 4x4 tile, SAME, VALID
+  // and explicit asymmetric padding, channel counts off the vector width (and 4), one
+  // exact tile, several K blocks in the GEMMs (CI 600), batch 2.
+  struct Case {
+    int64_t h, w, c, co;
+    const char* padding;
+    const char* act;
+  };
+  const Case cases[] = {{13, 11, 19, 40, "SAME", "relu"},   {9, 10, 5, 33, "VALID", "relu6"},
+                        {7, 7, 70, 16, "SAME", "none"},     {6, 6, 4, 4, "VALID", "relu6"},
+                        {17, 23, 64, 70, "SAME", "none"},   {5, 9, 32, 64, "EXPLICIT", "relu"},
+                        {10, 6, 600, 24, "SAME", "relu6"},  {3, 3, 16, 17, "SAME", "none"}};
+  ScopedEnv env("MORSEL_WINOGRAD", "1");
+  uint32_t seed = 900;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " C=" << k.c << " CO=" << k.co << " "
+                                    << k.padding << " " << k.act);
+    Attrs a = conv_attrs(k.padding, 1, 1, k.act);
+    if (std::string(k.padding) == "EXPLICIT") a.set("pads", std::vector<int64_t>{0, 1, 2, 1});
+    std::vector<Tensor> consts{test::random_tensor({3, 3, k.c, k.co}, seed++, -0.3f, 0.3f)};
+    const bool no_bias = k.c == 5;  // one case without a bias input
+    if (!no_bias) consts.push_back(test::random_tensor({k.co}, seed++));
+    auto g = single(OpType::CONV2D, {-1, k.h, k.w, k.c}, std::move(consts), a, no_bias);
+    check(g, {2, k.h, k.w, k.c}, {"op"}, 7, "winograd");
+  }
+  // With a fused residual ADD (relu6 after the add).
+  {
+    auto g = std::make_shared<Graph>();
+    const int64_t c = 24;
+    int x = g->add_input("x", DType::F32, {-1, 11, 9, c});
+    int r = g->add_node(OpType::RELU, "residual", {x}, Attrs());
+    int y = g->add_node(OpType::CONV2D, "conv",
+                        {r, g->add_const("w", test::random_tensor({3, 3, c, c}, 1, -0.2f, 0.2f)),
+                         g->add_const("b", test::random_tensor({c}, 2))},
+                        conv_attrs("SAME", 1, 1, "none"));
+    Attrs relu6;
+    relu6.set("act", std::string("relu6"));
+    g->outputs = {g->add_node(OpType::ADD, "add", {y, r}, relu6)};
+    check(g, {2, 11, 9, c}, {"conv"}, 7, "winograd");
+  }
+  // The default rule picks Winograd for a ResNet50 layer (56x56x64 -> 64, SAME, relu) and
+  // MORSEL_WINOGRAD=0 turns it off.
+  auto g = single(OpType::CONV2D, {-1, 56, 56, 64},
+                  {test::random_tensor({3, 3, 64, 64}, 31, -0.1f, 0.1f), test::random_tensor({64}, 32)},
+                  conv_attrs("SAME", 1, 1, "relu"));
+  {
+    ScopedEnv rule("MORSEL_WINOGRAD", "");
+    check(g, {1, 56, 56, 64}, {"op"}, 7, "winograd");
+  }
+  {
+    ScopedEnv off("MORSEL_WINOGRAD", "0");
+    check(g, {1, 56, 56, 64}, {"op"}, 7, "im2col");
   }
 }
 

@@ -70,6 +70,40 @@ struct ConvArgs {
   float lo = -__builtin_inff(), hi = __builtin_inff();
 };
 
+// Winograd F(4x4, 3x3) convolution: 3x3 window, stride 1, no dilation, NHWC. The output is cut
+// into 4x4 tiles, flattened as [N][ceil(OH/4)][ceil(OW/4)]; each reads a 6x6 input patch at
+// (4*ty - pad_top, 4*tx - pad_left) of x [N, H, W, CI], zeros outside the image; y is
+// [N, OH, OW, CO]. wt: the 36 transformed weight matrices G g G^T, each [CI, CO] packed by
+// pack_gemm_b() for `gemm` (panels of gemm_nr columns), wt_stride floats apart; gemm_bias:
+// gemm_panels(co, gemm_nr) * gemm_nr zeros; bias [CO]; res (optional) a residual
+// [N, OH, OW, CO] added before the clamp.
+constexpr int kWinogradPoints = 36;  // 6x6 transformed positions
+struct WinogradArgs {
+  int64_t n = 0, h = 0, w = 0, ci = 0, co = 0, pad_top = 0, pad_left = 0, oh = 0, ow = 0;
+  const float* x = nullptr;
+  const float* wt = nullptr;
+  int64_t wt_stride = 0;
+  const float* gemm_bias = nullptr;
+  int gemm_nr = 0;
+  void (*gemm)(const GemmArgs&, int64_t, int64_t, int64_t, int64_t) = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  const float* res = nullptr;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+};
+inline int64_t winograd_tiles(int64_t n, int64_t oh, int64_t ow) {
+  return n * ((oh + 3) / 4) * ((ow + 3) / 4);
+}
+// Floats between two of the 36 [tiles][c] matrices of a block in scratch: one cache line more
+// than tiles * c, so the 36 rows a tile transform reads or writes do not share a cache set.
+inline int64_t winograd_stride(int64_t tiles, int64_t c) {
+  return (tiles * c + 15) / 16 * 16 + 16;
+}
+// Scratch for a block of `tiles` tiles: the transformed inputs and the GEMM outputs.
+inline int64_t winograd_scratch_floats(int64_t tiles, int64_t ci, int64_t co) {
+  return kWinogradPoints * (winograd_stride(tiles, ci) + winograd_stride(tiles, co));
+}
+
 enum class BinOp { ADD, SUB, MUL, DIV };
 
 struct F32Kernels {
@@ -102,6 +136,10 @@ struct F32Kernels {
   void (*clamp)(const float* x, float* y, int64_t i0, int64_t i1, float lo, float hi);
   // ConvArgs; its weights are padded to a multiple of gemm_narrow_nr (the vector width).
   void (*conv_direct)(const ConvArgs& a, int64_t r0, int64_t r1);
+  // WinogradArgs: tiles [t0, t1) (winograd_tiles() in all), output channels of GEMM panels
+  // [p0, p1), with winograd_scratch_floats(t1 - t0, ci, co) floats of scratch.
+  void (*winograd)(const WinogradArgs& a, int64_t t0, int64_t t1, int64_t p0, int64_t p1,
+                   float* scratch);
 };
 
 // The table for `isa` (must be supported by this CPU: see isa_supported()).
