@@ -24,12 +24,8 @@ bool in_is_const(const Graph& g, const Node& n, size_t i) {
 }
 
 
-// The GEMM variant for N columns: the wide tile, or the narrow one when it pads N less.
-struct GemmVariant {
-  int mr, nr;
-  void (*fn)(const kernels::GemmArgs&, int64_t, int64_t, int64_t, int64_t);
-  const char* name;
-};
+}  // namespace
+
 GemmVariant gemm_variant(const F32Kernels& k, int64_t n) {
   const int64_t mid = kernels::gemm_panels(n, k.gemm_nr) * k.gemm_nr;
   const int64_t narrow = kernels::gemm_panels(n, k.gemm_narrow_nr) * k.gemm_narrow_nr;
@@ -38,6 +34,8 @@ GemmVariant gemm_variant(const F32Kernels& k, int64_t n) {
   if (narrow * 5 < mid * 4) return {k.gemm_narrow_mr, k.gemm_narrow_nr, k.gemm_narrow, "gemm-narrow"};
   return {k.gemm_mr, k.gemm_nr, k.gemm, "gemm"};
 }
+
+namespace {
 
 // Packs [K, N] weights (and bias) for the GEMM; reuses the node's cached packing.
 std::shared_ptr<PackedWeights> pack_for_gemm(const GemmVariant& v, int64_t K, int64_t N,
@@ -70,11 +68,14 @@ bool is_pointwise(const Graph& g, const Node& n) {
          win.ow == xs[2];
 }
 
+}  // namespace
+
 std::string kname(const F32Kernels& k, const char* op) {
   return std::string("f32-") + op + "-" + isa_name(k.isa);
 }
 
-// C = A · B over M rows: tasks are (row chunk, panel group) pairs.
+namespace {
+
 // C = A · B over M rows: tasks are (row chunk, panel group) pairs. `a_slot`, when set, holds A's
 // address, read at run time (a buffer allocated after binding).
 KernelFn gemm_fn(const GemmVariant& k, ThreadPool* pool, kernels::GemmArgs g,

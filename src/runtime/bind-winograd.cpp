@@ -92,18 +92,9 @@ Result<OptimizedKernel> bind_winograd(const Graph& g, const Node& n, const Windo
   ThreadPool* pool = ctx.pool;
   const int threads = pool->threads();
 
-  // The GEMM tile: the wide one when CO fills it, else the default or the narrow one (the
-  // im2col path's choice).
-  int nr = k.gemm_nr;
-  auto gemm = k.gemm;
-  const int64_t mid = kernels::gemm_panels(co, k.gemm_nr) * k.gemm_nr;
-  if (k.gemm_wide && kernels::gemm_panels(co, k.gemm_wide_nr) * k.gemm_wide_nr <= mid) {
-    nr = k.gemm_wide_nr;
-    gemm = k.gemm_wide;
-  } else if (kernels::gemm_panels(co, k.gemm_narrow_nr) * k.gemm_narrow_nr * 5 < mid * 4) {
-    nr = k.gemm_narrow_nr;
-    gemm = k.gemm_narrow;
-  }
+  // The GEMM tile: the im2col path's choice for CO columns.
+  const GemmVariant gv = gemm_variant(k, co);
+  const int nr = gv.nr;
   const float* w = b[static_cast<size_t>(n.inputs[1])];
   const float* bias =
       n.inputs.size() > 2 && n.inputs[2] >= 0 ? b[static_cast<size_t>(n.inputs[2])] : nullptr;
@@ -126,7 +117,7 @@ Result<OptimizedKernel> bind_winograd(const Graph& g, const Node& n, const Windo
   a.wt_stride = panels * ci * nr;
   a.gemm_bias = pw->bias.data();
   a.gemm_nr = nr;
-  a.gemm = gemm;
+  a.gemm = gv.fn;
   a.bias = pw->bias.data() + panels * nr;
   a.y = b[static_cast<size_t>(n.outputs[0])];
   if (n.inputs.size() > 3 && n.inputs[3] >= 0) a.res = b[static_cast<size_t>(n.inputs[3])];
@@ -156,7 +147,7 @@ Result<OptimizedKernel> bind_winograd(const Graph& g, const Node& n, const Windo
     });
     (void)pw;
   };
-  out.name = std::string("f32-winograd-") + isa_name(k.isa);
+  out.name = kname(k, "winograd");
   return out;
 }
 

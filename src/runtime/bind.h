@@ -48,6 +48,17 @@ struct PackedWeights {
   int64_t bytes() const { return static_cast<int64_t>((data.size() + bias.size()) * sizeof(float)); }
 };
 
+// The GEMM variant for N columns: the wide tile, or the narrow one when it pads N less.
+struct GemmVariant {
+  int mr, nr;
+  void (*fn)(const kernels::GemmArgs&, int64_t, int64_t, int64_t, int64_t);
+  const char* name;
+};
+GemmVariant gemm_variant(const kernels::F32Kernels& k, int64_t n);
+
+// A profile name for an f32 kernel: "f32-<op>-<isa>".
+std::string kname(const kernels::F32Kernels& k, const char* op);
+
 // Depthwise weights [taps][C] and their bias (zeros when null) in the layout the depthwise
 // kernels read ("dw"), cached in *slot across prepares.
 std::shared_ptr<PackedWeights> pack_depthwise(int64_t taps, int64_t C, const float* w,
