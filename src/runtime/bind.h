@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/aligned.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "core/threadpool.h"
@@ -43,8 +44,8 @@ Result<KernelFn> bind_reference(const Graph& g, const Node& n, const std::vector
 // Weights prepacked for one node's optimized kernel; kept across prepares (batch changes).
 struct PackedWeights {
   std::string layout;  // which kernel the packing is for, e.g. "gemm-nr32"
-  std::vector<float> data;
-  std::vector<float> bias;
+  aligned_vector<float> data;
+  aligned_vector<float> bias;
   int64_t bytes() const { return static_cast<int64_t>((data.size() + bias.size()) * sizeof(float)); }
 };
 

@@ -278,7 +278,7 @@ Status Session::prepare(int64_t batch) {
     profile_[i].kernel = ok.name;
     profile_[i].out_shape = graph_.values[static_cast<size_t>(n.outputs[0])].shape;
   }
-  scratch_.assign(scratch_ptrs_.size(), std::vector<float>(static_cast<size_t>(scratch_floats)));
+  scratch_.assign(scratch_ptrs_.size(), aligned_vector<float>(static_cast<size_t>(scratch_floats)));
   for (size_t t = 0; t < scratch_.size(); t++) scratch_ptrs_[t] = scratch_[t].data();
   shared_scratch_.assign(static_cast<size_t>(shared_floats), 0.0f);
   shared_scratch_ptr_ = shared_scratch_.data();

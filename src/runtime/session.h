@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/aligned.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "core/threadpool.h"
@@ -94,10 +95,10 @@ class Session {
   std::vector<Tensor> const_f32_;    // constants as f32 (shared with the model when f32)
   std::vector<Tensor> io_buffers_;   // graph inputs and outputs
   std::vector<float*> ptrs_;         // value id -> storage
-  std::vector<float> arena_;         // intermediates, placed by the memory plan
-  std::vector<std::vector<float>> scratch_;  // per thread
+  aligned_vector<float> arena_;         // intermediates, placed by the memory plan
+  std::vector<aligned_vector<float>> scratch_;  // per thread
   std::vector<float*> scratch_ptrs_;
-  std::vector<float> shared_scratch_;
+  aligned_vector<float> shared_scratch_;
   float* shared_scratch_ptr_ = nullptr;
   std::vector<std::shared_ptr<PackedWeights>> packed_;  // per node, kept across prepares
   std::vector<BoundNode> bound_;
