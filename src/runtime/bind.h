@@ -21,16 +21,20 @@ namespace morsel {
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Splits [0, total) into about `parts` contiguous ranges, each at least `min_size` long.
+// Splits [0, total) into `parts` contiguous ranges (fewer when that would make a range shorter
+// than `min_size`) whose lengths, in units of `align`, differ by at most one unit, so a parallel
+// loop over them is balanced (6 panels in 4 parts: 2, 1, 2, 1 -- not 2, 2, 2, which leaves one
+// of two threads with twice the work). `size` is the longest range.
 struct Chunks {
-  int64_t total = 0, size = 1, count = 1;
-  Chunks(int64_t t, int64_t parts, int64_t min_size, int64_t align = 1) : total(t) {
+  int64_t total = 0, size = 1, count = 1, units = 1, align = 1;
+  Chunks(int64_t t, int64_t parts, int64_t min_size, int64_t al = 1) : total(t), align(std::max<int64_t>(1, al)) {
+    units = std::max<int64_t>(1, ceil_div(t, align));
     parts = std::max<int64_t>(1, std::min(parts, ceil_div(t, std::max<int64_t>(1, min_size))));
-    size = ceil_div(ceil_div(t, parts), align) * align;
-    count = ceil_div(t, size);
+    count = std::min(parts, units);
+    size = ceil_div(units, count) * align;
   }
-  int64_t begin(int64_t i) const { return i * size; }
-  int64_t end(int64_t i) const { return std::min(total, (i + 1) * size); }
+  int64_t begin(int64_t i) const { return std::min(total, i * units / count * align); }
+  int64_t end(int64_t i) const { return std::min(total, (i + 1) * units / count * align); }
 };
 
 using KernelFn = std::function<void()>;
