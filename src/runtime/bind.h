@@ -23,7 +23,7 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Splits [0, total) into `parts` contiguous ranges (fewer when that would make a range shorter
 // than `min_size`) whose lengths, in units of `align`, differ by at most one unit, so a parallel
-// loop over them is balanced (6 panels in 4 parts: 2, 1, 2, 1 -- not 2, 2, 2, which leaves one
+// loop over them is balanced (6 panels in 4 parts: 2, 2, 1, 1 -- not 2, 2, 2, which leaves one
 // of two threads with twice the work). `size` is the longest range.
 struct Chunks {
   int64_t total = 0, size = 1, count = 1, units = 1, align = 1;
@@ -33,8 +33,11 @@ struct Chunks {
     count = std::min(parts, units);
     size = ceil_div(units, count) * align;
   }
-  int64_t begin(int64_t i) const { return std::min(total, i * units / count * align); }
-  int64_t end(int64_t i) const { return std::min(total, (i + 1) * units / count * align); }
+  // The longer ranges come first, so the threads that take the last (shorter) ones even out.
+  int64_t begin(int64_t i) const {
+    return std::min(total, (i * (units / count) + std::min(i, units % count)) * align);
+  }
+  int64_t end(int64_t i) const { return begin(i + 1); }
 };
 
 using KernelFn = std::function<void()>;
