@@ -145,7 +145,9 @@ TEST_P(OptimizedKernels, FewChannelConvDirect) {
   };
   const Case cases[] = {{13, 11, 3, 3, 3, 32, 2, "SAME"}, {13, 11, 3, 3, 1, 5, 1, "VALID"},
                         {9, 17, 3, 3, 2, 40, 2, "SAME"},  {13, 11, 2, 2, 3, 64, 2, "SAME"},
-                        {6, 7, 3, 1, 4, 33, 1, "SAME"},   {3, 30, 3, 3, 3, 16, 1, "VALID"}};
+                        {6, 7, 3, 1, 4, 33, 1, "SAME"},   {3, 30, 3, 3, 3, 16, 1, "VALID"},
+                        // 3x3 RGB at stride 2 with interior pixel blocks (the unrolled stem path)
+                        {9, 37, 3, 3, 3, 32, 2, "SAME"},  {10, 40, 3, 3, 3, 24, 2, "VALID"}};
   uint32_t seed = 300;
   for (const Case& k : cases) {
     SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " " << k.kh << "x" << k.kw << " C=" << k.c
