@@ -266,7 +266,7 @@ Result<OptimizedKernel> bind_block_q_project(const Graph& g, const FusedBlock& b
 
 }  // namespace
 
-int int8_block_residual(const Graph& g, const FusedBlock& blk) {
+int block_residual(const Graph& g, const FusedBlock& blk) {
   if (blk.project < 0) return -1;
   const int v = g.nodes[static_cast<size_t>(blk.project)].outputs[0];
   for (int o : g.outputs)

@@ -157,7 +157,7 @@ Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std:
 // stride 1, unpadded, with constant weights; each intermediate has exactly one reader.
 struct FusedBlock {
   int expand = -1, dw = -1, project = -1;
-  int add = -1;  // int8 blocks only: the residual ADD that is the projection's only reader
+  int add = -1;  // the residual ADD that is the projection's only reader (see block_residual)
   int first() const { return expand >= 0 ? expand : dw; }
   int last() const { return add >= 0 ? add : project >= 0 ? project : dw; }
 };
@@ -172,10 +172,10 @@ Result<OptimizedKernel> bind_fused_block_q(const Graph& g, const FusedBlock& blo
 // static input parameters and an int8 GEMM faster than f32 exists (runtime/bind-quant.cpp).
 // Otherwise int8 blocks stop at the depthwise conv.
 bool int8_block_projects(const Graph& g, const FusedBlock& block, const kernels::F32Kernels& k);
-// For such a block: the ADD node (two same-shape inputs) that is the only reader of the
-// projection's output, when its other input exists before the block runs; else -1. The block
-// then adds it to each projected row and writes the ADD's output.
-int int8_block_residual(const Graph& g, const FusedBlock& block);
+// For a block with a projection (int8, or f32 at fusion 2): the ADD node (two same-shape inputs)
+// that is the only reader of the projection's output, when its other input exists before the
+// block runs; else -1. The block then adds it to each projected row and writes the ADD's output.
+int block_residual(const Graph& g, const FusedBlock& block);
 // Binds the block (run at node first()); the block's other nodes then run nothing, and the
 // intermediate values need no storage.
 Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& block,

@@ -120,7 +120,7 @@ Status Session::prepare(int64_t batch) {
     for (FusedBlock blk : find_fused_blocks(graph_)) {
       if (graph_.nodes[static_cast<size_t>(blk.dw)].op == OpType::QDEPTHWISE_CONV2D) {
         if (!int8_block_projects(graph_, blk, *kernels_)) blk.project = -1;
-        else blk.add = int8_block_residual(graph_, blk);
+        else blk.add = block_residual(graph_, blk);
       } else {
         // f32 blocks on narrow images (MobileNetV2's 7x7 blocks) run unfused: a GEMM call per
         // image row of under 8 pixels fills few register tiles, and the whole expanded tensor
@@ -128,6 +128,11 @@ Status Session::prepare(int64_t batch) {
         const Value& dx = graph_.values[static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.dw)].inputs[0])];
         if (dx.shape.size() == 4 && dx.shape[2] > 0 && dx.shape[2] < 8) continue;
         if (fuse < 2) blk.project = -1;
+        // The residual ADD after a linear projection joins the block: its GEMM adds the skip
+        // tensor as it stores (the ADD's own activation, if any, becomes the GEMM's clamp).
+        if (blk.project >= 0 &&
+            graph_.nodes[static_cast<size_t>(blk.project)].attrs.get_str("act", "none") == "none")
+          blk.add = block_residual(graph_, blk);
       }
       if (blk.expand < 0 && blk.project < 0) continue;
       bool taken = false;

@@ -324,7 +324,14 @@ TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
                     {y, g->add_const("w3", test::random_tensor({1, 1, k.ce, k.c}, seed++)),
                      g->add_const("b3", test::random_tensor({k.c}, seed++))},
                     conv_attrs("VALID", 1, 1, "none"));
-    if (k.s == 1) y = g->add_node(OpType::ADD, "add", {y, x}, Attrs());
+    if (k.s == 1) {
+      // The residual ADD joins the block (f32 at fusion 2); one case clamps after the add, one
+      // puts the skip tensor first.
+      Attrs add_attrs;
+      if (k.c == 16) add_attrs.set("act", std::string("relu6"));
+      y = k.c == 32 ? g->add_node(OpType::ADD, "add", {x, y}, add_attrs)
+                    : g->add_node(OpType::ADD, "add", {y, x}, add_attrs);
+    }
     g->outputs = {y};
     check(g, {3, k.h, k.w, k.c}, {k.expand ? "expand" : "dw"});
     SessionOptions o;
@@ -336,6 +343,10 @@ TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
     auto prof = s.value()->profile();
     EXPECT_NE(prof[0].kernel.find("dwconv+gemm"), std::string::npos) << prof[0].kernel;
     EXPECT_NE(prof[k.expand ? 2 : 1].kernel.find("fused"), std::string::npos);
+    if (k.s == 1) {
+      EXPECT_NE(prof[0].kernel.find("+add"), std::string::npos) << prof[0].kernel;
+      EXPECT_NE(prof.back().kernel.find("fused"), std::string::npos) << prof.back().kernel;
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 #define MORSEL_GEMM_NV 2
 #define MORSEL_GEMM_MR_WIDE 6
 #define MORSEL_GEMM_NV_WIDE 4
+#define MORSEL_GEMM_MR_3 8
 #include <array>
 #include <utility>
 #include "kernels/f32/f32-kernels.inc"

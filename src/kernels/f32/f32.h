@@ -119,6 +119,10 @@ struct F32Kernels {
   // multiple of its width it beats the default tile by a few percent.
   int gemm_wide_mr, gemm_wide_nr;
   void (*gemm_wide)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // A tile three vectors wide (null where not built): for N that is a multiple of it but not of
+  // the default tile (144 = 3 x 48 columns on AVX-512 pads to 160 in 32-column panels).
+  int gemm3_mr, gemm3_nr;
+  void (*gemm3)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
   // Output rows [r0, r1) of the flattened [N*OH] rows.
   void (*dwconv)(const DwConvArgs& a, int64_t r0, int64_t r1);
   // One output row from a.kh input row pointers (W*C floats each; nullptr = padding row). a.x
