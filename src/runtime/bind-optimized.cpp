@@ -72,6 +72,56 @@ bool is_pointwise(const Graph& g, const Node& n) {
          win.ow == xs[2];
 }
 
+// A short K (a network's first conv on the image, 3x3x3) and a real window: the direct conv
+// kernel, where im2col would copy K floats per output pixel for a GEMM too short to pay for it.
+// Measured at 1 thread (morsel bench --profile): MobileNetV2's 3x3x3->32 0.26 -> 0.17 ms,
+// InceptionV3's 0.47 -> 0.32 ms; ResNet50's 7x7x3->64 (K = 147) was faster through im2col
+// (1.29 against 1.36 ms), hence K < 32.
+bool is_direct_conv(const Graph& g, const Node& n) {
+  if (n.op != OpType::CONV2D || n.attrs.get_int("groups", 1) != 1) return false;
+  if (!in_is_const(g, n, 1) || (n.inputs.size() > 2 && n.inputs[2] >= 0 && !in_is_const(g, n, 2)))
+    return false;
+  if (n.inputs.size() > 3 && n.inputs[3] >= 0) return false;  // a fused residual
+  const Shape& xs = in_shape(g, n, 0);
+  const Shape& ws = in_shape(g, n, 1);
+  if (xs.size() != 4 || ws.size() != 4) return false;
+  Window2D win;
+  if (!resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win).ok()) return false;
+  return ws[0] * ws[1] * ws[2] < 32 && xs[3] <= 4 && (ws[0] > 1 || ws[1] > 1) && win.dh == 1 &&
+         win.dw == 1;
+}
+
+// The direct conv's arguments for node n (is_direct_conv), its weights packed into *slot
+// ([K][cop], cop = CO rounded up to the vector width).
+Result<kernels::ConvArgs> direct_conv_args(const Graph& g, const Node& n, const std::vector<float*>& b,
+                                           const F32Kernels& k, std::shared_ptr<PackedWeights>* slot) {
+  const Shape& xs = in_shape(g, n, 0);
+  const Shape& ws = in_shape(g, n, 1);
+  Window2D win;
+  MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win));
+  const int64_t K = ws[0] * ws[1] * ws[2], N = ws[3];
+  const std::string layout = std::string("conv-direct-") + std::to_string(k.gemm_narrow_nr);
+  const int64_t cop = ceil_div(N, k.gemm_narrow_nr) * k.gemm_narrow_nr;
+  if (!*slot || (*slot)->layout != layout) {
+    auto pw = std::make_shared<PackedWeights>();
+    pw->layout = layout;
+    pw->data.assign(static_cast<size_t>(K * cop), 0.f);
+    pw->bias.assign(static_cast<size_t>(cop), 0.f);
+    const float* w = in_ptr(n, b, 1);
+    for (int64_t r = 0; r < K; r++) std::copy(w + r * N, w + (r + 1) * N, pw->data.begin() + r * cop);
+    if (const float* bias = in_ptr(n, b, 2)) std::copy(bias, bias + N, pw->bias.begin());
+    *slot = pw;
+  }
+  const ref::Activation act = activation_of(n.attrs);
+  kernels::ConvArgs ca;
+  ca.n = xs[0]; ca.h = xs[1]; ca.w = xs[2]; ca.ci = xs[3]; ca.co = N; ca.cop = cop;
+  ca.kh = ws[0]; ca.kw = ws[1]; ca.sh = win.sh; ca.sw = win.sw;
+  ca.pad_top = win.pad_top; ca.pad_left = win.pad_left; ca.oh = win.oh; ca.ow = win.ow;
+  ca.x = in_ptr(n, b, 0); ca.wt = (*slot)->data.data(); ca.bias = (*slot)->bias.data();
+  ca.lo = act.min; ca.hi = act.max;
+  return ca;
+}
+
 }  // namespace
 
 std::string kname(const F32Kernels& k, const char* op) {
@@ -168,9 +218,15 @@ std::vector<FusedBlock> find_fused_blocks(const Graph& g) {
     FusedBlock b;
     b.dw = static_cast<int>(j);
     const Value& in = g.values[static_cast<size_t>(dw.inputs[0])];
-    if (in.producer >= 0 && is_pointwise(g, g.nodes[static_cast<size_t>(in.producer)]) &&
-        readers_of(g, dw.inputs[0]).size() == 1)
-      b.expand = in.producer;
+    if (in.producer >= 0 && readers_of(g, dw.inputs[0]).size() == 1) {
+      const Node& p = g.nodes[static_cast<size_t>(in.producer)];
+      if (is_pointwise(g, p)) {
+        b.expand = in.producer;
+      } else if (dw.op == OpType::DEPTHWISE_CONV2D && is_direct_conv(g, p)) {
+        b.expand = in.producer;
+        b.direct_expand = true;
+      }
+    }
     const auto r = readers_of(g, dw.outputs[0]);
     if (r.size() == 1 && r[0].first > b.dw && r[0].second == 0 &&
         is_pointwise(g, g.nodes[static_cast<size_t>(r[0].first)]))
@@ -210,7 +266,12 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   std::shared_ptr<PackedWeights> pex;
   int64_t panels_ex = 0, Cin = Cexp;
   const float* x = in_ptr(dw, b, 0);
-  if (ex) {
+  kernels::ConvArgs ca_ex;  // blk.direct_expand: the direct conv that makes the rows
+  if (ex && blk.direct_expand) {
+    MORSEL_ASSIGN_OR_RETURN(ca_ex, direct_conv_args(g, *ex, b, k, slot(blk.expand)));
+    pex = *slot(blk.expand);
+    x = ca_ex.x;
+  } else if (ex) {
     Cin = in_shape(g, *ex, 0)[3];
     gv_ex = gemm_variant(k, Cexp);
     pex = pack_for_gemm(gv_ex, Cin, Cexp, in_ptr(*ex, b, 1), in_ptr(*ex, b, 2), slot(blk.expand));
@@ -263,7 +324,8 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   auto gemm_ex = gv_ex.fn;
   auto gemm_pj = gv_pj.fn;
   auto dwrow = k.dwconv_row;
-  const bool has_ex = ex != nullptr, has_pj = pj != nullptr;
+  auto conv_direct = k.conv_direct;
+  const bool has_ex = ex != nullptr, has_pj = pj != nullptr, direct = blk.direct_expand;
   // The kh input rows of depthwise output row r, panels [p0, p1) of the expanded channels,
   // offset by c0 floats; nullptr for padding rows. With an expand conv, expanded rows live in a
   // per-thread ring (slot iy % kh holds row iy of image *image) and are computed on first use.
@@ -278,6 +340,16 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
       return;
     }
     ring.rows(da, r, c0, rowp, [&](int64_t n, int64_t iy, float* dst) {
+      if (direct) {  // output row iy of image n: a one-row conv whose padding starts above it
+        kernels::ConvArgs c1 = ca_ex;
+        c1.n = 1;
+        c1.oh = 1;
+        c1.x = ca_ex.x + n * ca_ex.h * ca_ex.w * ca_ex.ci;
+        c1.pad_top = ca_ex.pad_top - iy * ca_ex.sh;
+        c1.y = dst;
+        conv_direct(c1, 0, 1);
+        return;
+      }
       kernels::GemmArgs gr = ga_ex;
       gr.a = x + ((n * H + iy) * Wd) * Cin;
       gr.c = dst;
@@ -286,7 +358,8 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   };
   // Small images (few rows per thread): split the channels instead of the rows, so no thread
   // recomputes expanded rows at a chunk boundary. Each task owns whole GEMM panels.
-  if (has_ex && !has_pj && threads > 1 && total_rows < 12 * threads && panels_ex >= 2 * threads) {
+  if (has_ex && !direct && !has_pj && threads > 1 && total_rows < 12 * threads &&
+      panels_ex >= 2 * threads) {
     Chunks groups(panels_ex, 2 * threads, 1);
     const int nr = gv_ex.nr;
     out.fn = [=] {
@@ -334,7 +407,7 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
     (void)pdw;
     (void)ppj;
   };
-  std::string name = std::string(ex ? "gemm+" : "") + "dwconv" + (pj ? "+gemm" : "") + (add ? "+add" : "");
+  std::string name = std::string(ex ? (direct ? "conv-direct+" : "gemm+") : "") + "dwconv" + (pj ? "+gemm" : "") + (add ? "+add" : "");
   out.name = kname(k, name.c_str());
   return out;
 }
@@ -363,32 +436,10 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
       MORSEL_RETURN_IF_ERROR(resolve_window(n, xs[1], xs[2], ws[0], ws[1], &win));
       const int64_t K = ws[0] * ws[1] * ws[2], N = ws[3];
       const bool has_res = n.inputs.size() > 3 && n.inputs[3] >= 0;
-      // A short K (a network's first conv on the image, 3x3x3) and a real window: direct conv,
-      // where im2col would copy K floats per output pixel for a GEMM too short to pay for it.
-      // Measured at 1 thread (morsel bench --profile): MobileNetV2's 3x3x3->32 0.26 -> 0.17 ms,
-      // InceptionV3's 0.47 -> 0.32 ms; ResNet50's 7x7x3->64 (K = 147) was faster through im2col
-      // (1.29 against 1.36 ms), hence K < 32.
-      if (K < 32 && xs[3] <= 4 && (ws[0] > 1 || ws[1] > 1) && win.dh == 1 && win.dw == 1 && !has_res) {
-        const std::string layout = std::string("conv-direct-") + std::to_string(k.gemm_narrow_nr);
+      if (is_direct_conv(g, n)) {
+        MORSEL_ASSIGN_OR_RETURN(kernels::ConvArgs ca, direct_conv_args(g, n, b, k, packed));
+        ca.y = y;
         std::shared_ptr<PackedWeights> pw = *packed;
-        const int64_t cop = ceil_div(N, k.gemm_narrow_nr) * k.gemm_narrow_nr;
-        if (!pw || pw->layout != layout) {
-          pw = std::make_shared<PackedWeights>();
-          pw->layout = layout;
-          pw->data.assign(static_cast<size_t>(K * cop), 0.f);
-          pw->bias.assign(static_cast<size_t>(cop), 0.f);
-          const float* w = in_ptr(n, b, 1);
-          for (int64_t r = 0; r < K; r++) std::copy(w + r * N, w + (r + 1) * N, pw->data.begin() + r * cop);
-          if (const float* bias = in_ptr(n, b, 2)) std::copy(bias, bias + N, pw->bias.begin());
-          *packed = pw;
-        }
-        const ref::Activation act = activation_of(n.attrs);
-        kernels::ConvArgs ca;
-        ca.n = xs[0]; ca.h = xs[1]; ca.w = xs[2]; ca.ci = xs[3]; ca.co = N; ca.cop = cop;
-        ca.kh = ws[0]; ca.kw = ws[1]; ca.sh = win.sh; ca.sw = win.sw;
-        ca.pad_top = win.pad_top; ca.pad_left = win.pad_left; ca.oh = win.oh; ca.ow = win.ow;
-        ca.x = in_ptr(n, b, 0); ca.wt = pw->data.data(); ca.bias = pw->bias.data(); ca.y = y;
-        ca.lo = act.min; ca.hi = act.max;
         const int threads = pool->threads();
         const Chunks rows(ca.n * ca.oh, threads > 1 ? 4 * threads : 1, 1);
         auto conv = k.conv_direct;

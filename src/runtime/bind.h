@@ -158,6 +158,9 @@ Result<OptimizedKernel> bind_quantized(const Graph& g, const Node& n, const std:
 struct FusedBlock {
   int expand = -1, dw = -1, project = -1;
   int add = -1;  // the residual ADD that is the projection's only reader (see block_residual)
+  // f32 only: the expand node is a direct conv on the image (MobileNetV2's 3x3 stem) instead
+  // of a pointwise conv; its output rows fill the ring the same way.
+  bool direct_expand = false;
   int first() const { return expand >= 0 ? expand : dw; }
   int last() const { return add >= 0 ? add : project >= 0 ? project : dw; }
 };

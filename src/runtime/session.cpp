@@ -128,6 +128,10 @@ Status Session::prepare(int64_t batch) {
         const Value& dx = graph_.values[static_cast<size_t>(graph_.nodes[static_cast<size_t>(blk.dw)].inputs[0])];
         if (dx.shape.size() == 4 && dx.shape[2] > 0 && dx.shape[2] < 8) continue;
         if (fuse < 2) blk.project = -1;
+        if (fuse < 2 && blk.direct_expand) {
+          blk.expand = -1;
+          blk.direct_expand = false;
+        }
         // The residual ADD after a linear projection joins the block: its GEMM adds the skip
         // tensor as it stores (the ADD's own activation, if any, becomes the GEMM's clamp).
         if (blk.project >= 0 &&

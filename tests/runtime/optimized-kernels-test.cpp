@@ -350,6 +350,46 @@ TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
   }
 }
 
+// An RGB stem conv (the direct conv kernel) -> depthwise -> project: the stem's output rows fill
+// the block's ring, one conv row at a time (its padding rows, strides and image borders).
+TEST_P(OptimizedKernels, FusedStemBlock) {
+  struct Case {
+    int64_t h, w, co, s_conv, s_dw;
+    const char* padding;
+  };
+  const Case cases[] = {{15, 17, 16, 2, 1, "SAME"}, {16, 21, 32, 2, 2, "SAME"},
+                        {13, 12, 24, 1, 1, "VALID"}, {9, 40, 16, 2, 1, "SAME"}};
+  uint32_t seed = 700;
+  for (const Case& k : cases) {
+    SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " CO=" << k.co << " s=" << k.s_conv << "," << k.s_dw
+                                    << " " << k.padding);
+    auto g = std::make_shared<Graph>();
+    int x = g->add_input("x", DType::F32, {-1, k.h, k.w, 3});
+    int y = g->add_node(OpType::CONV2D, "stem",
+                        {x, g->add_const("w1", test::random_tensor({3, 3, 3, k.co}, seed++, -0.3f, 0.3f)),
+                         g->add_const("b1", test::random_tensor({k.co}, seed++))},
+                        conv_attrs(k.padding, k.s_conv, 1, "relu6"));
+    y = g->add_node(OpType::DEPTHWISE_CONV2D, "dw",
+                    {y, g->add_const("w2", test::random_tensor({3, 3, k.co, 1}, seed++)),
+                     g->add_const("b2", test::random_tensor({k.co}, seed++))},
+                    conv_attrs("SAME", k.s_dw, 1, "relu6"));
+    y = g->add_node(OpType::CONV2D, "project",
+                    {y, g->add_const("w3", test::random_tensor({1, 1, k.co, 8}, seed++)),
+                     g->add_const("b3", test::random_tensor({8}, seed++))},
+                    conv_attrs("VALID", 1, 1, "none"));
+    g->outputs = {y};
+    check(g, {3, k.h, k.w, 3}, {"stem"});
+    SessionOptions o;
+    o.isa = static_cast<int>(GetParam().isa);
+    o.fusion = 2;
+    auto s = Session::create(g, o);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(s.value()->prepare(2).ok());
+    auto prof = s.value()->profile();
+    EXPECT_EQ(prof[0].kernel.rfind("f32-conv-direct+dwconv+gemm", 0), 0u) << prof[0].kernel;
+  }
+}
+
 // conv / dense + residual ADD (+ the ADD's activation): the GEMM adds the residual as it stores.
 TEST_P(OptimizedKernels, FusedResidualAdd) {
   for (int kind = 0; kind < 3; kind++) {
