@@ -61,8 +61,11 @@ struct GemmVariant {
   int mr, nr;
   void (*fn)(const kernels::GemmArgs&, int64_t, int64_t, int64_t, int64_t);
   const char* name;
+  bool doubled = false;  // gemm24: B and bias rows packed twice (nr 48), ldc must be 24
 };
-GemmVariant gemm_variant(const kernels::F32Kernels& k, int64_t n);
+// row_pairs: the caller's C (and residual) rows are N floats apart, so the N = 24 row-pair
+// kernel may be chosen (GemmVariant::doubled packing).
+GemmVariant gemm_variant(const kernels::F32Kernels& k, int64_t n, bool row_pairs = false);
 
 // A profile name for an f32 kernel: "f32-<op>-<isa>".
 std::string kname(const kernels::F32Kernels& k, const char* op);

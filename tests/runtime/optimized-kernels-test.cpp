@@ -106,6 +106,43 @@ TEST_P(OptimizedKernels, PointwiseConv) {
       }
 }
 
+// 24 output channels: on AVX-512 the row-pair kernel (gemm-n24). Row counts even and odd, above
+// and below one tile (12 rows), with and without a fused residual ADD.
+TEST_P(OptimizedKernels, PointwiseConv24Columns) {
+  uint32_t seed = 40;
+  for (int64_t h : {1, 3, 5, 13})
+    for (int64_t c : {7, 40})
+      for (bool residual : {false, true}) {
+        SCOPED_TRACE(testing::Message() << "H=" << h << " C=" << c << (residual ? " +res" : ""));
+        auto g = std::make_shared<Graph>();
+        int x = g->add_input("x", DType::F32, {-1, h, 3, c});
+        int y = g->add_node(OpType::CONV2D, "op",
+                            {x, g->add_const("w", test::random_tensor({1, 1, c, 24}, seed++)),
+                             g->add_const("b", test::random_tensor({24}, seed++))},
+                            conv_attrs("VALID", 1, 1, residual ? "none" : "relu6"));
+        if (residual) {
+          int r = g->add_node(OpType::RELU, "r", {x}, Attrs());
+          int r2 = g->add_node(OpType::CONV2D, "r2",
+                               {r, g->add_const("w2", test::random_tensor({1, 1, c, 24}, seed++)),
+                                g->add_const("b2", test::random_tensor({24}, seed++))},
+                               conv_attrs("VALID", 1, 1, "none"));
+          y = g->add_node(OpType::ADD, "add", {y, r2}, Attrs());
+        }
+        g->outputs = {y};
+        check(g, {1, h, 3, c}, {"op"});
+        if (GetParam().isa == Isa::AVX512) {
+          SessionOptions o;
+          o.isa = static_cast<int>(Isa::AVX512);
+          auto s = Session::create(g, o);
+          ASSERT_TRUE(s.ok());
+          ASSERT_TRUE(s.value()->prepare(1).ok());
+          bool found = false;
+          for (const auto& p : s.value()->profile()) found = found || p.kernel.find("gemm-n24") != std::string::npos;
+          EXPECT_TRUE(found);
+        }
+      }
+}
+
 TEST_P(OptimizedKernels, GeneralConvIm2col) {
   struct Case {
     int64_t kh, kw, c, co, s, d;

@@ -123,6 +123,12 @@ struct F32Kernels {
   // the default tile (144 = 3 x 48 columns on AVX-512 pads to 160 in 32-column panels).
   int gemm3_mr, gemm3_nr;
   void (*gemm3)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // N = 24 exactly, rows in pairs (null where not built; AVX-512): two rows of C are 48
+  // contiguous floats, three vectors, so no lane is padding (the 32-column tile wastes a
+  // quarter). B is packed as each row of B twice ([K][48], pack_gemm_b with n = nr = 48 of the
+  // doubled rows), bias likewise; needs ldc == 24 (and ldr == 24 with a residual). One panel.
+  int gemm24_mr;
+  void (*gemm24)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
   // Output rows [r0, r1) of the flattened [N*OH] rows.
   void (*dwconv)(const DwConvArgs& a, int64_t r0, int64_t r1);
   // One output row from a.kh input row pointers (W*C floats each; nullptr = padding row). a.x
