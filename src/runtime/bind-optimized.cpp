@@ -326,17 +326,22 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   float* y = b[static_cast<size_t>((add ? *add : pj ? *pj : dw).outputs[0])];
 
   const int64_t kh = da.kh, row_floats = Wd * Cexp;
-  const int64_t ring_floats = ex ? kh * row_floats : 0;
+  // Output rows in pairs (dwconv_row2: the rows they share are read once) on images 16 or more
+  // pixels wide; on 14-pixel rows the pair measured slower than single rows.
+  const bool pairs = da.dh == 1 && da.ow >= 16 && kh + da.sh <= 8;
+  const int64_t slots = pairs ? kh + da.sh : kh;
+  const int64_t ring_floats = ex ? slots * row_floats : 0;
   const int threads = pool->threads();
   // Each chunk restarts the ring (recomputing up to kh-1 expanded rows), so chunks are long;
   // two per thread when there are enough rows, for balance on a busy machine.
   const int64_t total_rows = da.n * da.oh;
   Chunks rows(total_rows, threads > 1 ? std::max<int64_t>(threads, std::min<int64_t>(2 * threads, total_rows / 14)) : 1, 1);
-  out.scratch_floats = ring_floats + (pj ? win.ow * Cexp : 0);
+  out.scratch_floats = ring_floats + (pj ? (pairs ? 2 : 1) * win.ow * Cexp : 0);
   float* const* scratch = ctx.scratch;
   auto gemm_ex = gv_ex.fn;
   auto gemm_pj = gv_pj.fn;
   auto dwrow = k.dwconv_row;
+  auto dwrow2 = k.dwconv_row2;
   auto conv_direct = k.conv_direct;
   const bool has_ex = ex != nullptr, has_pj = pj != nullptr, direct = blk.direct_expand;
   // The kh input rows of depthwise output row r, panels [p0, p1) of the expanded channels,
@@ -400,20 +405,31 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   out.fn = [=] {
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
       float* dwout = scratch[tid] + ring_floats;
-      RowRing ring{scratch[tid], row_floats};
+      RowRing ring{scratch[tid], row_floats, slots};
       const float* rowp[8];
-      for (int64_t r = rows.begin(t); r < rows.end(t); r++) {
+      const float* rowp1[8];
+      const float* rows2[16];
+      for (int64_t r = rows.begin(t); r < rows.end(t);) {
+        // Rows r and r + 1 of one image together: the ring holds both rows' inputs.
+        const bool pair = pairs && r + 1 < rows.end(t) && r % da.oh + 1 < da.oh;
         input_rows(r, 0, panels_ex, 0, ring, rowp);
-        if (!has_pj) {
-          dwrow(da, rowp, y + r * da.ow * Cexp);
-          continue;
+        if (pair) {
+          input_rows(r + 1, 0, panels_ex, 0, ring, rowp1);
+          for (int64_t i = 0; i < kh + da.sh; i++) rows2[i] = i < kh ? rowp[i] : rowp1[i - da.sh];
         }
-        dwrow(da, rowp, dwout);
-        kernels::GemmArgs gp = ga_pj;
-        gp.a = dwout;
-        gp.c = y + r * da.ow * Cout;
-        if (res) gp.res = res + r * da.ow * Cout;
-        gemm_pj(gp, 0, da.ow, 0, panels_pj);
+        const int64_t nr = pair ? 2 : 1;
+        float* dst = has_pj ? dwout : y + r * da.ow * Cexp;
+        if (pair) dwrow2(da, rows2, dst, dst + da.ow * Cexp);
+        else dwrow(da, rowp, dst);
+        if (has_pj) {  // output rows are contiguous ([N*OH*OW, C]): the pair is one GEMM
+          kernels::GemmArgs gp = ga_pj;
+          gp.m = nr * da.ow;
+          gp.a = dwout;
+          gp.c = y + r * da.ow * Cout;
+          if (res) gp.res = res + r * da.ow * Cout;
+          gemm_pj(gp, 0, gp.m, 0, panels_pj);
+        }
+        r += nr;
       }
     });
     (void)pex;

@@ -85,18 +85,21 @@ kernels::DwConvArgs depthwise_row_args(const Shape& in, const Shape& w_shape, co
 // `row_floats` (slot iy % kh holds row iy of the current image): the da.kh input rows of
 // depthwise output row `r` (image r / da.oh) go to rowp, nullptr for padding rows, each offset
 // by `offset` floats; fill(n, iy, dst) produces a row the ring does not hold. One RowRing per
-// thread (kh <= 8).
+// thread. `slots` rows (0: da.kh; at most 8): da.kh + da.sh keeps the rows of two consecutive
+// output rows at once.
 struct RowRing {
   float* ring = nullptr;
   int64_t row_floats = 0;
+  int64_t slots = 0;
   int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
   int64_t image = -1;
 
   template <class Fill>
   void rows(const kernels::DwConvArgs& da, int64_t r, int64_t offset, const float** rowp, Fill&& fill) {
     const int64_t n = r / da.oh, oy = r % da.oh;
+    const int64_t ns = slots > 0 ? slots : da.kh;
     if (n != image) {
-      for (int64_t s = 0; s < da.kh; s++) held[s] = -1;
+      for (int64_t s = 0; s < ns; s++) held[s] = -1;
       image = n;
     }
     for (int64_t ky = 0; ky < da.kh; ky++) {
@@ -105,10 +108,10 @@ struct RowRing {
         rowp[ky] = nullptr;
         continue;
       }
-      float* dst = ring + (iy % da.kh) * row_floats;
-      if (held[iy % da.kh] != iy) {
+      float* dst = ring + (iy % ns) * row_floats;
+      if (held[iy % ns] != iy) {
         fill(n, iy, dst);
-        held[iy % da.kh] = iy;
+        held[iy % ns] = iy;
       }
       rowp[ky] = dst + offset;
     }

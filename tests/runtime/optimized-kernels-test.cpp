@@ -348,7 +348,9 @@ TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
     bool expand;
   };
   const Case cases[] = {{9, 11, 8, 24, 1, true}, {10, 12, 16, 40, 2, true}, {14, 14, 16, 96, 1, true},
-                        {12, 10, 32, 32, 1, false}, {9, 13, 24, 24, 2, false}};
+                        {12, 10, 32, 32, 1, false}, {9, 13, 24, 24, 2, false},
+                        // 16+ pixels a row: output rows in pairs (an odd row count ends single)
+                        {9, 34, 16, 48, 1, true}, {11, 36, 8, 32, 2, true}, {7, 20, 32, 32, 1, false}};
   uint32_t seed = 500;
   for (const Case& k : cases) {
     SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " C=" << k.c << "->" << k.ce << " s=" << k.s

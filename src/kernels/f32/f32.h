@@ -134,6 +134,9 @@ struct F32Kernels {
   // One output row from a.kh input row pointers (W*C floats each; nullptr = padding row). a.x
   // and a.y are not used.
   void (*dwconv_row)(const DwConvArgs& a, const float* const* rows, float* yrow);
+  // Two consecutive output rows from a.kh + a.sh input row pointers: rows[i] for the first,
+  // rows[a.sh + i] for the second (nullptr = padding). Rows the two share are read once.
+  void (*dwconv_row2)(const DwConvArgs& a, const float* const* rows, float* y0, float* y1);
   void (*max_pool)(const PoolArgs& a, int64_t r0, int64_t r1);
   void (*avg_pool)(const PoolArgs& a, int64_t r0, int64_t r1);
   // y[o, c] = mean over r of x[o, r, c] for o in [o0, o1), with c the innermost axis.
