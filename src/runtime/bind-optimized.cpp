@@ -31,8 +31,8 @@ GemmVariant gemm_variant(const F32Kernels& k, int64_t n, bool row_pairs) {
   const int64_t narrow = kernels::gemm_panels(n, k.gemm_narrow_nr) * k.gemm_narrow_nr;
   if (k.gemm_wide && kernels::gemm_panels(n, k.gemm_wide_nr) * k.gemm_wide_nr <= mid)
     return {k.gemm_wide_mr, k.gemm_wide_nr, k.gemm_wide, "gemm-wide"};
-  // 24 columns in row pairs (MobileNetV2's 24-channel projections: 3136 x 144 x 24 in 95
-  // against 126 us for the 32-column tile, alternating in one microbenchmark).
+  // 24 columns in row pairs (MobileNetV2's 24-channel projections: 3136 x 144 x 24 in 101
+  // against 125 us for the 32-column tile, alternating in one microbenchmark).
   if (row_pairs && n == 24 && k.gemm24) return {k.gemm24_mr, 48, k.gemm24, "gemm-n24", true};
   if (narrow * 5 < mid * 4) return {k.gemm_narrow_mr, k.gemm_narrow_nr, k.gemm_narrow, "gemm-narrow"};
   // Three vectors where that pads less (MobileNetV2's 144-channel expansions on AVX-512: 91
