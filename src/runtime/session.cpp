@@ -66,6 +66,9 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Graph> gr
     if (s->graph_.values[i].is_const() && !int8_weight[i])
       s->const_f32_[i] = tensor_to_f32(s->graph_.values[i].data);
   s->packed_.assign(s->graph_.nodes.size(), nullptr);
+  // Same model, same passes: the node lists match, and a slot whose layout fits is reused.
+  if (const Session* o = options.share_packed_from; o && o->graph_.nodes.size() == s->graph_.nodes.size())
+    s->packed_ = o->packed_;
   return s;
 }
 
@@ -75,6 +78,13 @@ int64_t Session::packed_weight_bytes() const {
   int64_t total = 0;
   for (const auto& p : packed_)
     if (p) total += p->bytes();
+  return total;
+}
+
+int64_t Session::packed_bytes_shared_with(const Session& other) const {
+  int64_t total = 0;
+  for (size_t i = 0; i < packed_.size() && i < other.packed_.size(); i++)
+    if (packed_[i] && packed_[i] == other.packed_[i]) total += packed_[i]->bytes();
   return total;
 }
 

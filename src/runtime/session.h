@@ -18,6 +18,8 @@ namespace morsel {
 
 struct PackedWeights;
 
+class Session;
+
 struct SessionOptions {
   int threads = 0;       // 0: one per physical core
   bool profile = false;  // record time per node
@@ -39,6 +41,10 @@ struct SessionOptions {
   // module's models take turns on its one set of workers); its size replaces `threads`.
   // Null: the session starts its own pool of `threads`.
   std::shared_ptr<ThreadPool> pool;
+  // A session of the same model and options whose packed weights this one shares (read-only,
+  // reference counted) instead of packing its own copy: the server's sessions for other run
+  // sizes on one worker. Only read by Session::create; the other session may go away later.
+  const Session* share_packed_from = nullptr;
 };
 
 struct OpProfile {
@@ -83,6 +89,8 @@ class Session {
   // activation_bytes() of the batch-1 plan, from the last prepare(1); -1 before one.
   int64_t batch1_activation_bytes() const { return batch1_activation_bytes_; }
   int64_t packed_weight_bytes() const;
+  // Bytes of packed weights this session holds in the same objects as `other` (share_packed_from).
+  int64_t packed_bytes_shared_with(const Session& other) const;
   int64_t scratch_bytes() const { return scratch_bytes_; }
   // Bytes the intermediates would take with one buffer each (no sharing).
   int64_t unplanned_activation_bytes() const { return unplanned_bytes_; }

@@ -64,8 +64,11 @@ struct Engines {
   Result<Classifier*> get(int64_t batch) {
     auto it = by_batch.find(batch);
     if (it != by_batch.end()) return it->second.get();
-    MORSEL_ASSIGN_OR_RETURN(std::unique_ptr<Classifier> c,
-                            Classifier::create(model, session_options));
+    // Sessions for other run sizes share the first one's packed weights (one copy per worker:
+    // MobileNetV2 at runs of up to 2, 84 -> 61 MiB resident; bench/serve/run.sh).
+    SessionOptions opts = session_options;
+    if (!by_batch.empty()) opts.share_packed_from = &by_batch.begin()->second->session();
+    MORSEL_ASSIGN_OR_RETURN(std::unique_ptr<Classifier> c, Classifier::create(model, opts));
     MORSEL_RETURN_IF_ERROR(c->session().prepare(batch));
     Classifier* p = c.get();
     by_batch[batch] = std::move(c);

@@ -57,6 +57,34 @@ TEST(Session, BatchEqualsSingleRuns) {
   }
 }
 
+// A second session with share_packed_from holds the first one's packed weights (the same
+// objects, none of its own) and computes the same outputs at another batch size.
+TEST(Session, SharesPackedWeightsWithAnotherSession) {
+  auto g = small_classifier_graph();
+  auto a = Session::create(g);
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  ASSERT_TRUE(a.value()->prepare(1).ok());
+  ASSERT_GT(a.value()->packed_weight_bytes(), 0);
+  SessionOptions o;
+  o.share_packed_from = a.value().get();
+  auto b = Session::create(g, o);
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  Tensor batch = test::random_tensor({2, 8, 8, 3}, 43, 0, 1);
+  std::vector<Tensor> from_b, from_a;
+  ASSERT_TRUE(b.value()->run({batch}, &from_b).ok());
+  EXPECT_EQ(b.value()->packed_bytes_shared_with(*a.value()), b.value()->packed_weight_bytes());
+  EXPECT_EQ(b.value()->packed_weight_bytes(), a.value()->packed_weight_bytes());
+  ASSERT_TRUE(a.value()->run({batch}, &from_a).ok());
+  ASSERT_EQ(from_a[0].numel(), from_b[0].numel());
+  for (int64_t i = 0; i < from_a[0].numel(); i++)
+    EXPECT_FLOAT_EQ(from_a[0].data<float>()[i], from_b[0].data<float>()[i]);
+  // Without the option, nothing is shared.
+  auto c = Session::create(g);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c.value()->prepare(1).ok());
+  EXPECT_EQ(c.value()->packed_bytes_shared_with(*a.value()), 0);
+}
+
 TEST(Session, RejectsWrongInputs) {
   auto s = Session::create(small_classifier_graph());
   ASSERT_TRUE(s.ok());
