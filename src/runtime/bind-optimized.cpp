@@ -346,7 +346,7 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   const bool has_ex = ex != nullptr, has_pj = pj != nullptr, direct = blk.direct_expand;
   // The kh input rows of depthwise output row r, panels [p0, p1) of the expanded channels,
   // offset by c0 floats; nullptr for padding rows. With an expand conv, expanded rows live in a
-  // per-thread ring (slot iy % kh holds row iy of image *image) and are computed on first use.
+  // per-thread ring (RowRing: `slots` rows) and are computed on first use.
   auto input_rows = [=](int64_t r, int64_t p0, int64_t p1, int64_t c0, RowRing& ring,
                         const float** rowp) {
     if (!has_ex) {  // the depthwise conv reads its input tensor directly
