@@ -65,7 +65,7 @@ struct Engines {
     auto it = by_batch.find(batch);
     if (it != by_batch.end()) return it->second.get();
     // Sessions for other run sizes share the first one's packed weights (one copy per worker:
-    // MobileNetV2 at runs of up to 2, 84 -> 61 MiB resident; bench/serve/run.sh).
+    // MobileNetV2 at runs of up to 2, 84 -> 65 MiB resident; bench/serve/run.sh).
     SessionOptions opts = session_options;
     if (!by_batch.empty()) opts.share_packed_from = &by_batch.begin()->second->session();
     MORSEL_ASSIGN_OR_RETURN(std::unique_ptr<Classifier> c, Classifier::create(model, opts));
