@@ -26,14 +26,16 @@ bool in_is_const(const Graph& g, const Node& n, size_t i) {
 
 }  // namespace
 
-GemmVariant gemm_variant(const F32Kernels& k, int64_t n, bool row_pairs) {
+GemmVariant gemm_variant(const F32Kernels& k, int64_t n, bool kpair) {
   const int64_t mid = kernels::gemm_panels(n, k.gemm_nr) * k.gemm_nr;
   const int64_t narrow = kernels::gemm_panels(n, k.gemm_narrow_nr) * k.gemm_narrow_nr;
   if (k.gemm_wide && kernels::gemm_panels(n, k.gemm_wide_nr) * k.gemm_wide_nr <= mid)
     return {k.gemm_wide_mr, k.gemm_wide_nr, k.gemm_wide, "gemm-wide"};
-  // 24 columns in row pairs (MobileNetV2's 24-channel projections: 3136 x 144 x 24 in 101
-  // against 125 us for the 32-column tile, alternating in one microbenchmark).
-  if (row_pairs && n == 24 && k.gemm24) return {k.gemm24_mr, 48, k.gemm24, "gemm-n24", true};
+  // 8 or 24 columns in K pairs (MobileNetV2's 24-channel projections, 112 x 144 x 24 on Zen 4:
+  // 7.0 against 11.1 us for the 32-column tile, alternating in one microbenchmark). 16 columns
+  // keep the narrow tile, which measured as fast.
+  if (kpair && (n == 8 || n == 24) && k.gemm_kpair)
+    return {k.gemm_kpair_mr[static_cast<size_t>(n / 8 - 1)], static_cast<int>(2 * n), k.gemm_kpair, "gemm-kpair", true};
   if (narrow * 5 < mid * 4) return {k.gemm_narrow_mr, k.gemm_narrow_nr, k.gemm_narrow, "gemm-narrow"};
   // Three vectors where that pads less (MobileNetV2's 144-channel expansions on AVX-512: 91
   // against 105 us for the 3136 x 24 x 144 GEMM, alternating in one microbenchmark).
@@ -48,17 +50,14 @@ namespace {
 std::shared_ptr<PackedWeights> pack_for_gemm(const GemmVariant& v, int64_t K, int64_t N,
                                              const float* w, const float* bias,
                                              std::shared_ptr<PackedWeights>* slot) {
-  const std::string layout = std::string("gemm-nr") + std::to_string(v.nr) + (v.doubled ? "-doubled" : "");
+  const std::string layout = std::string("gemm-nr") + std::to_string(v.nr) + (v.kpair ? "-kpair" : "");
   if (*slot && (*slot)->layout == layout) return *slot;
   auto p = std::make_shared<PackedWeights>();
   p->layout = layout;
-  if (v.doubled) {  // each row of B (and the bias) twice: [K][2N]
-    p->data.resize(static_cast<size_t>(K * 2 * N));
-    for (int64_t r = 0; r < K; r++)
-      for (int h = 0; h < 2; h++) std::copy(w + r * N, w + (r + 1) * N, p->data.begin() + (r * 2 + h) * N);
-    p->bias.assign(static_cast<size_t>(2 * N), 0.0f);
-    if (bias)
-      for (int h = 0; h < 2; h++) std::copy(bias, bias + N, p->bias.begin() + h * N);
+  if (v.kpair) {
+    p->data.resize(static_cast<size_t>((K + 1) / 2 * 2 * N));
+    p->bias.resize(static_cast<size_t>(2 * N));
+    kernels::pack_gemm_b_kpair(K, N, w, bias, p->data.data(), p->bias.data());
     *slot = p;
     return p;
   }

@@ -62,11 +62,11 @@ struct GemmVariant {
   int mr, nr;
   void (*fn)(const kernels::GemmArgs&, int64_t, int64_t, int64_t, int64_t);
   const char* name;
-  bool doubled = false;  // gemm24: B and bias rows packed twice (nr 48), ldc must be 24
+  bool kpair = false;  // gemm_kpair: B packed by pack_gemm_b_kpair (one panel of nr = 2N)
 };
-// row_pairs: the caller's C (and residual) rows are N floats apart, so the N = 24 row-pair
-// kernel may be chosen (GemmVariant::doubled packing).
-GemmVariant gemm_variant(const kernels::F32Kernels& k, int64_t n, bool row_pairs = false);
+// kpair: the caller packs B with pack_for_gemm, so the K-pair kernel may be chosen for N = 8
+// or 24 (GemmVariant::kpair); the Winograd GEMM, which packs its own, passes false.
+GemmVariant gemm_variant(const kernels::F32Kernels& k, int64_t n, bool kpair = false);
 
 // A profile name for an f32 kernel: "f32-<op>-<isa>".
 std::string kname(const kernels::F32Kernels& k, const char* op);

@@ -119,36 +119,38 @@ TEST_P(OptimizedKernels, PointwiseConv) {
       }
 }
 
-// 24 output channels: on AVX-512 the row-pair kernel (gemm-n24). Row counts even and odd, above
-// and below one tile (12 rows), with and without a fused residual ADD.
-TEST_P(OptimizedKernels, PointwiseConv24Columns) {
+// 8 and 24 output channels: on AVX-512 the K-pair kernel (gemm-kpair). Odd and even K (the
+// last K step alone), row counts above and below one tile (8 or 14 rows) and not a multiple
+// of it, with and without a fused residual ADD.
+TEST_P(OptimizedKernels, PointwiseConvKpairColumns) {
   uint32_t seed = 40;
-  for (int64_t h : {1, 3, 5, 13})
-    for (int64_t c : {7, 40})
-      for (bool residual : {false, true}) {
-        SCOPED_TRACE(testing::Message() << "H=" << h << " C=" << c << (residual ? " +res" : ""));
-        auto g = std::make_shared<Graph>();
-        int x = g->add_input("x", DType::F32, {-1, h, 3, c});
-        int y = g->add_node(OpType::CONV2D, "op",
-                            {x, g->add_const("w", test::random_tensor({1, 1, c, 24}, seed++)),
-                             g->add_const("b", test::random_tensor({24}, seed++))},
-                            conv_attrs("VALID", 1, 1, residual ? "none" : "relu6"));
-        if (residual) {
-          int r = g->add_node(OpType::RELU, "r", {x}, Attrs());
-          int r2 = g->add_node(OpType::CONV2D, "r2",
-                               {r, g->add_const("w2", test::random_tensor({1, 1, c, 24}, seed++)),
-                                g->add_const("b2", test::random_tensor({24}, seed++))},
-                               conv_attrs("VALID", 1, 1, "none"));
-          y = g->add_node(OpType::ADD, "add", {y, r2}, Attrs());
+  for (int64_t co : {8, 24})
+    for (int64_t h : {1, 3, 5, 13})
+      for (int64_t c : {7, 40})
+        for (bool residual : {false, true}) {
+          SCOPED_TRACE(testing::Message() << "CO=" << co << " H=" << h << " C=" << c << (residual ? " +res" : ""));
+          auto g = std::make_shared<Graph>();
+          int x = g->add_input("x", DType::F32, {-1, h, 3, c});
+          int y = g->add_node(OpType::CONV2D, "op",
+                              {x, g->add_const("w", test::random_tensor({1, 1, c, co}, seed++)),
+                               g->add_const("b", test::random_tensor({co}, seed++))},
+                              conv_attrs("VALID", 1, 1, residual ? "none" : "relu6"));
+          if (residual) {
+            int r = g->add_node(OpType::RELU, "r", {x}, Attrs());
+            int r2 = g->add_node(OpType::CONV2D, "r2",
+                                 {r, g->add_const("w2", test::random_tensor({1, 1, c, co}, seed++)),
+                                  g->add_const("b2", test::random_tensor({co}, seed++))},
+                                 conv_attrs("VALID", 1, 1, "none"));
+            y = g->add_node(OpType::ADD, "add", {y, r2}, Attrs());
+          }
+          g->outputs = {y};
+          check(g, {1, h, 3, c}, {"op"});
+          if (GetParam().isa == Isa::AVX512) {
+            bool found = false;
+            for (const auto& name : kernels_of(g, Isa::AVX512, 1)) found = found || name.find("gemm-kpair") != std::string::npos;
+            EXPECT_TRUE(found);
+          }
         }
-        g->outputs = {y};
-        check(g, {1, h, 3, c}, {"op"});
-        if (GetParam().isa == Isa::AVX512) {
-          bool found = false;
-          for (const auto& name : kernels_of(g, Isa::AVX512, 1)) found = found || name.find("gemm-n24") != std::string::npos;
-          EXPECT_TRUE(found);
-        }
-      }
 }
 
 TEST_P(OptimizedKernels, GeneralConvIm2col) {

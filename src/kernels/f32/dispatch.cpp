@@ -39,6 +39,23 @@ void pack_gemm_b(int64_t k, int64_t n, int nr, const float* b, float* out) {
   }
 }
 
+void pack_gemm_b_kpair(int64_t k, int64_t n, const float* b, const float* bias, float* out,
+                       float* bias_out) {
+  const int64_t pairs = (k + 1) / 2, nv = n / 8;
+  for (int64_t p = 0; p < pairs; p++)
+    for (int64_t j = 0; j < nv; j++)
+      for (int64_t c = 0; c < 8; c++)
+        for (int64_t h = 0; h < 2; h++) {
+          const int64_t r = 2 * p + h;
+          out[(p * nv + j) * 16 + 2 * c + h] = r < k ? b[r * n + 8 * j + c] : 0.0f;
+        }
+  for (int64_t j = 0; j < nv; j++)
+    for (int64_t c = 0; c < 8; c++) {
+      bias_out[j * 16 + 2 * c] = bias ? bias[8 * j + c] : 0.0f;
+      bias_out[j * 16 + 2 * c + 1] = 0.0f;
+    }
+}
+
 void im2col(const Im2ColArgs& a, const float* x, int64_t m0, int64_t m1, float* out) {
   const int64_t C = a.c, row = a.kh * a.kw * C;
   const size_t cbytes = sizeof(float) * static_cast<size_t>(C);

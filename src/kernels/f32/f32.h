@@ -5,6 +5,7 @@
 // against its reference in tests/kernels/.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "core/cpu.h"
@@ -123,12 +124,12 @@ struct F32Kernels {
   // the default tile (144 = 3 x 48 columns on AVX-512 pads to 160 in 32-column panels).
   int gemm3_mr, gemm3_nr;
   void (*gemm3)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
-  // N = 24 exactly, rows in pairs (null where not built; AVX-512): two rows of C are 48
-  // contiguous floats, three vectors, so no lane is padding (the 32-column tile wastes a
-  // quarter). B is packed as each row of B twice ([K][48], pack_gemm_b with n = nr = 48 of the
-  // doubled rows), bias likewise; needs ldc == 24 (and ldr == 24 with a residual). One panel.
-  int gemm24_mr;
-  void (*gemm24)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // N = 8, 16 or 24 in K pairs (null where not built; AVX-512): each 64-bit broadcast of two
+  // A values meets B packed as K-step pairs interleaved lane by lane (pack_gemm_b_kpair), so
+  // no lane is padding (a 32-column tile wastes a quarter of its lanes on N = 24). One panel;
+  // gemm_kpair_mr[N / 8 - 1] rows per tile. Rows of C at any stride.
+  std::array<int, 3> gemm_kpair_mr;
+  void (*gemm_kpair)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
   // Output rows [r0, r1) of the flattened [N*OH] rows.
   void (*dwconv)(const DwConvArgs& a, int64_t r0, int64_t r1);
   // One output row from a.kh input row pointers (W*C floats each; nullptr = padding row). a.x
@@ -161,6 +162,11 @@ const F32Kernels& f32_kernels(Isa isa);
 // Packs row-major B[k, n] into panels of `nr` columns; out has panels(n, nr) * k * nr floats.
 inline int64_t gemm_panels(int64_t n, int nr) { return (n + nr - 1) / nr; }
 void pack_gemm_b(int64_t k, int64_t n, int nr, const float* b, float* out);
+// Packs B[k, n] (n = 8, 16 or 24) and its bias (may be null) for gemm_kpair: out has
+// ceil(k / 2) * 2 * n floats, vector j of pair p holding B[2p + h][8j + c] in lane 2c + h (zero
+// past k); bias_out 2 * n floats, bias[8j + c] in lane 2c of vector j, zero in the odd lanes.
+void pack_gemm_b_kpair(int64_t k, int64_t n, const float* b, const float* bias, float* out,
+                       float* bias_out);
 
 // Rows of the im2col matrix for a conv: for output pixels [m0, m1) of the flattened
 // [N*OH*OW] pixels, writes (m1-m0) rows of KH*KW*C floats (zeros outside the image), the
