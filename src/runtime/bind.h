@@ -66,7 +66,9 @@ struct GemmVariant {
 };
 // kpair: the caller packs B with pack_for_gemm, so the K-pair kernel may be chosen for N = 8
 // or 24 (GemmVariant::kpair); the Winograd GEMM, which packs its own, passes false.
-GemmVariant gemm_variant(const kernels::F32Kernels& k, int64_t n, bool kpair = false);
+// kdim: K when known (0 otherwise); K <= kernels::kGemmShortK may pick the short tile.
+GemmVariant gemm_variant(const kernels::F32Kernels& k, int64_t n, bool kpair = false,
+                         int64_t kdim = 0);
 
 // A profile name for an f32 kernel: "f32-<op>-<isa>".
 std::string kname(const kernels::F32Kernels& k, const char* op);

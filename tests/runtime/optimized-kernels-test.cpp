@@ -153,6 +153,39 @@ TEST_P(OptimizedKernels, PointwiseConvKpairColumns) {
         }
 }
 
+// Small K (up to kGemmShortK = 32) on column counts the short tile pads no more than the
+// default one: on AVX-512 the 4 x 48 tile (gemm-short). Row counts around the tile height,
+// partial last panels (40, 144), with and without a fused residual ADD.
+TEST_P(OptimizedKernels, PointwiseConvShortK) {
+  uint32_t seed = 80;
+  for (int64_t co : {40, 96, 144})
+    for (int64_t h : {1, 2, 5})
+      for (int64_t c : {1, 16, 32})
+        for (bool residual : {false, true}) {
+          SCOPED_TRACE(testing::Message() << "CO=" << co << " H=" << h << " C=" << c << (residual ? " +res" : ""));
+          auto g = std::make_shared<Graph>();
+          int x = g->add_input("x", DType::F32, {-1, h, 3, c});
+          int y = g->add_node(OpType::CONV2D, "op",
+                              {x, g->add_const("w", test::random_tensor({1, 1, c, co}, seed++)),
+                               g->add_const("b", test::random_tensor({co}, seed++))},
+                              conv_attrs("VALID", 1, 1, residual ? "none" : "relu6"));
+          if (residual) {
+            int r = g->add_node(OpType::CONV2D, "r",
+                                {x, g->add_const("w2", test::random_tensor({1, 1, c, co}, seed++)),
+                                 g->add_const("b2", test::random_tensor({co}, seed++))},
+                                conv_attrs("VALID", 1, 1, "relu"));
+            y = g->add_node(OpType::ADD, "add", {y, r}, Attrs());
+          }
+          g->outputs = {y};
+          check(g, {1, h, 3, c}, {"op"});
+          if (GetParam().isa == Isa::AVX512) {
+            bool found = false;
+            for (const auto& name : kernels_of(g, Isa::AVX512, 1)) found = found || name.find("gemm-short") != std::string::npos;
+            EXPECT_TRUE(found);
+          }
+        }
+}
+
 TEST_P(OptimizedKernels, GeneralConvIm2col) {
   struct Case {
     int64_t kh, kw, c, co, s, d;

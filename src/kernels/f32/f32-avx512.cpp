@@ -9,6 +9,8 @@
 #define MORSEL_GEMM_MR_WIDE 6
 #define MORSEL_GEMM_NV_WIDE 4
 #define MORSEL_GEMM_MR_3 8
+#define MORSEL_GEMM_MR_SHORT 4
+#define MORSEL_GEMM_NV_SHORT 3
 #include <array>
 #include <utility>
 #include "kernels/f32/f32-kernels.inc"

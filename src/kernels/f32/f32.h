@@ -18,6 +18,8 @@ namespace morsel::kernels {
 // K is processed in blocks of kGemmKc rows (the last block takes up to 1.5x), so a block of a
 // B panel stays in L1 while the row tiles pass over it.
 constexpr int64_t kGemmKc = 256;
+// The K up to which F32Kernels::gemm_short is chosen.
+constexpr int64_t kGemmShortK = 32;
 
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
@@ -124,6 +126,12 @@ struct F32Kernels {
   // the default tile (144 = 3 x 48 columns on AVX-512 pads to 160 in 32-column panels).
   int gemm3_mr, gemm3_nr;
   void (*gemm3)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+  // A short tile for small K (K <= kGemmShortK; null where not built): with few K steps the
+  // bias loads and stores around them weigh more, and a tile of fewer rows lets the next
+  // tile's multiply-adds start while this one stores (MobileNetV2's 16- to 32-channel inputs
+  // to its expansions).
+  int gemm_short_mr, gemm_short_nr;
+  void (*gemm_short)(const GemmArgs& g, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
   // N = 8, 16 or 24 in K pairs (null where not built; AVX-512): each 64-bit broadcast of two
   // A values meets B packed as K-step pairs interleaved lane by lane (pack_gemm_b_kpair), so
   // no lane is padding (a 32-column tile wastes a quarter of its lanes on N = 24). One panel;
