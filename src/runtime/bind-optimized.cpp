@@ -338,10 +338,15 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   const int64_t slots = pairs ? kh + da.sh : kh;
   const int64_t ring_floats = ex ? slots * row_floats : 0;
   const int threads = pool->threads();
-  // Each chunk restarts the ring (recomputing up to kh-1 expanded rows), so chunks are long;
-  // two per thread when there are enough rows, for balance on a busy machine.
+  // Chunks of output rows, two per thread when there are enough rows, for balance on a busy
+  // machine. Each chunk restarts the ring; the rows two chunks share are computed once (below).
   const int64_t total_rows = da.n * da.oh;
   Chunks rows(total_rows, threads > 1 ? std::max<int64_t>(threads, std::min<int64_t>(2 * threads, total_rows / 14)) : 1, 1);
+  const bool has_ex = ex != nullptr, has_pj = pj != nullptr, direct = blk.direct_expand;
+  // Small images (few rows per thread) without a projection: split the channels instead of
+  // the rows, so no expanded row is computed twice. Each task owns whole GEMM panels.
+  const bool channel_groups = has_ex && !direct && !has_pj && threads > 1 &&
+                              total_rows < 12 * threads && panels_ex >= 2 * threads;
   out.scratch_floats = ring_floats + (pj ? (pairs ? 2 : 1) * win.ow * Cexp : 0);
   float* const* scratch = ctx.scratch;
   auto gemm_ex = gv_ex.fn;
@@ -349,10 +354,48 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   auto dwrow = k.dwconv_row;
   auto dwrow2 = k.dwconv_row2;
   auto conv_direct = k.conv_direct;
-  const bool has_ex = ex != nullptr, has_pj = pj != nullptr, direct = blk.direct_expand;
+  // Expanded row iy of image n, panels [p0, p1) of its channels, into dst.
+  auto expand_row = [=](int64_t n, int64_t iy, int64_t p0, int64_t p1, float* dst) {
+    if (direct) {  // output row iy of image n: a one-row conv whose padding starts above it
+      kernels::ConvArgs c1 = ca_ex;
+      c1.n = 1;
+      c1.oh = 1;
+      c1.x = ca_ex.x + n * ca_ex.h * ca_ex.w * ca_ex.ci;
+      c1.pad_top = ca_ex.pad_top - iy * ca_ex.sh;
+      c1.y = dst;
+      conv_direct(c1, 0, 1);
+      return;
+    }
+    kernels::GemmArgs gr = ga_ex;
+    gr.a = x + ((n * H + iy) * Wd) * Cin;
+    gr.c = dst;
+    gemm_ex(gr, 0, Wd, p0, p1);
+  };
+  // Expanded rows that two row chunks both read (the kh - sh rows around a chunk boundary
+  // inside an image), as n * H + iy, ascending: computed once, by all threads, before the
+  // chunks run, into the shared scratch, where the chunks' rings read them. Otherwise each
+  // chunk would compute them again: 8 expanded rows for 7 output rows on a 14-row image split
+  // over 2 threads.
+  std::vector<int64_t> edge;
+  if (has_ex && !channel_groups && rows.count > 1) {
+    for (int64_t t = 1; t < rows.count; t++) {
+      const int64_t r = rows.begin(t);
+      if (r <= 0 || r >= total_rows || (r - 1) / da.oh != r / da.oh) continue;
+      const int64_t n = r / da.oh;
+      const int64_t lo = std::max<int64_t>(0, (r % da.oh) * da.sh - da.pad_top);
+      const int64_t hi = std::min<int64_t>(H - 1, ((r - 1) % da.oh) * da.sh - da.pad_top + kh - 1);
+      for (int64_t iy = lo; iy <= hi; iy++) edge.push_back(n * H + iy);
+    }
+    std::sort(edge.begin(), edge.end());
+    edge.erase(std::unique(edge.begin(), edge.end()), edge.end());
+  }
+  const int64_t n_edge = static_cast<int64_t>(edge.size());
+  out.shared_scratch_floats = n_edge * row_floats;
+  float* const* shared = ctx.shared_scratch;
   // The kh input rows of depthwise output row r, panels [p0, p1) of the expanded channels,
   // offset by c0 floats; nullptr for padding rows. With an expand conv, expanded rows live in a
-  // per-thread ring (RowRing: `slots` rows) and are computed on first use.
+  // per-thread ring (RowRing: `slots` rows) and are computed on first use; rows in `edge`
+  // (all panels only) are read where the first phase put them.
   auto input_rows = [=](int64_t r, int64_t p0, int64_t p1, int64_t c0, RowRing& ring,
                         const float** rowp) {
     if (!has_ex) {  // the depthwise conv reads its input tensor directly
@@ -363,27 +406,16 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
       }
       return;
     }
-    ring.rows(da, r, c0, rowp, [&](int64_t n, int64_t iy, float* dst) {
-      if (direct) {  // output row iy of image n: a one-row conv whose padding starts above it
-        kernels::ConvArgs c1 = ca_ex;
-        c1.n = 1;
-        c1.oh = 1;
-        c1.x = ca_ex.x + n * ca_ex.h * ca_ex.w * ca_ex.ci;
-        c1.pad_top = ca_ex.pad_top - iy * ca_ex.sh;
-        c1.y = dst;
-        conv_direct(c1, 0, 1);
-        return;
+    ring.rows(da, r, c0, rowp, [&](int64_t n, int64_t iy, float* dst) -> const float* {
+      if (n_edge > 0) {
+        const auto e = std::lower_bound(edge.begin(), edge.end(), n * H + iy);
+        if (e != edge.end() && *e == n * H + iy) return *shared + (e - edge.begin()) * row_floats;
       }
-      kernels::GemmArgs gr = ga_ex;
-      gr.a = x + ((n * H + iy) * Wd) * Cin;
-      gr.c = dst;
-      gemm_ex(gr, 0, Wd, p0, p1);
+      expand_row(n, iy, p0, p1, dst);
+      return dst;
     });
   };
-  // Small images (few rows per thread): split the channels instead of the rows, so no thread
-  // recomputes expanded rows at a chunk boundary. Each task owns whole GEMM panels.
-  if (has_ex && !direct && !has_pj && threads > 1 && total_rows < 12 * threads &&
-      panels_ex >= 2 * threads) {
+  if (channel_groups) {
     Chunks groups(panels_ex, 2 * threads, 1);
     const int nr = gv_ex.nr;
     out.fn = [=] {
@@ -409,6 +441,11 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
     return out;
   }
   out.fn = [=] {
+    if (n_edge > 0)
+      pool->parallel_for(n_edge, [&](int64_t i, int) {
+        expand_row(edge[static_cast<size_t>(i)] / H, edge[static_cast<size_t>(i)] % H, 0,
+                   panels_ex, *shared + i * row_floats);
+      });
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
       float* dwout = scratch[tid] + ring_floats;
       RowRing ring{scratch[tid], row_floats, slots};

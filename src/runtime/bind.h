@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/aligned.h"
@@ -95,6 +96,7 @@ struct RowRing {
   int64_t row_floats = 0;
   int64_t slots = 0;
   int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  const float* at[8] = {};  // where the row of each slot is: the slot, or what fill returned
   int64_t image = -1;
 
   template <class Fill>
@@ -111,12 +113,20 @@ struct RowRing {
         rowp[ky] = nullptr;
         continue;
       }
-      float* dst = ring + (iy % ns) * row_floats;
-      if (held[iy % ns] != iy) {
-        fill(n, iy, dst);
-        held[iy % ns] = iy;
+      const int64_t s = iy % ns;
+      if (held[s] != iy) {
+        float* dst = ring + s * row_floats;
+        // fill(n, iy, dst) writes the row to dst; a fill that returns a pointer may return
+        // the row's storage elsewhere instead (a row computed before, shared by threads).
+        if constexpr (std::is_void_v<decltype(fill(n, iy, dst))>) {
+          fill(n, iy, dst);
+          at[s] = dst;
+        } else {
+          at[s] = fill(n, iy, dst);
+        }
+        held[s] = iy;
       }
-      rowp[ky] = dst + offset;
+      rowp[ky] = at[s] + offset;
     }
   }
 };

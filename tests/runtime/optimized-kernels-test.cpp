@@ -427,6 +427,43 @@ TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
   }
 }
 
+// Row chunks that split an image (batch 1 and 2 on 3 threads): the expanded rows around each
+// boundary are computed once, before the chunks run, and read by both chunks' rings. Strides 1
+// and 2, with and without row pairs (16+ pixels), a GEMM expansion and a direct-conv stem.
+TEST_P(OptimizedKernels, FusedBlockChunkEdges) {
+  struct Case {
+    int64_t h, w, c, ce, s;
+    bool stem;
+  };
+  const Case cases[] = {{14, 14, 16, 48, 1, false}, {15, 9, 8, 40, 2, false}, {13, 18, 8, 32, 1, false},
+                        {20, 17, 3, 16, 1, true},   {19, 16, 3, 24, 2, true}};
+  uint32_t seed = 900;
+  for (const Case& k : cases)
+    for (int64_t batch : {1, 2}) {
+      SCOPED_TRACE(testing::Message() << k.h << "x" << k.w << " C=" << k.c << "->" << k.ce << " s=" << k.s
+                                      << (k.stem ? " stem" : "") << " batch " << batch);
+      auto g = std::make_shared<Graph>();
+      int x = g->add_input("x", DType::F32, {-1, k.h, k.w, k.c});
+      int y = g->add_node(OpType::CONV2D, "expand",
+                          {x, g->add_const("w1", test::random_tensor({k.stem ? 3 : 1, k.stem ? 3 : 1, k.c, k.ce}, seed++, -0.3f, 0.3f)),
+                           g->add_const("b1", test::random_tensor({k.ce}, seed++))},
+                          conv_attrs(k.stem ? "SAME" : "VALID", 1, 1, "relu6"));
+      y = g->add_node(OpType::DEPTHWISE_CONV2D, "dw",
+                      {y, g->add_const("w2", test::random_tensor({3, 3, k.ce, 1}, seed++)),
+                       g->add_const("b2", test::random_tensor({k.ce}, seed++))},
+                      conv_attrs("SAME", k.s, 1, "relu6"));
+      y = g->add_node(OpType::CONV2D, "project",
+                      {y, g->add_const("w3", test::random_tensor({1, 1, k.ce, 8}, seed++)),
+                       g->add_const("b3", test::random_tensor({8}, seed++))},
+                      conv_attrs("VALID", 1, 1, "none"));
+      g->outputs = {y};
+      check(g, {batch, k.h, k.w, k.c}, {"expand"});
+      const auto prof = kernels_of(g, GetParam().isa, batch);
+      ASSERT_FALSE(prof.empty());
+      EXPECT_NE(prof[0].find("+dwconv+gemm"), std::string::npos) << prof[0];
+    }
+}
+
 // An RGB stem conv (the direct conv kernel) -> depthwise -> project: the stem's output rows fill
 // the block's ring, one conv row at a time (its padding rows, strides and image borders).
 TEST_P(OptimizedKernels, FusedStemBlock) {
