@@ -390,6 +390,10 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
     edge.erase(std::unique(edge.begin(), edge.end()), edge.end());
   }
   const int64_t n_edge = static_cast<int64_t>(edge.size());
+  // Edge rows that do not split evenly over the threads (one per boundary at stride 2) are
+  // split by expansion panels too.
+  const Chunks edge_parts(std::max<int64_t>(1, panels_ex),
+                          !direct && n_edge % threads != 0 ? threads : 1, 1);
   out.shared_scratch_floats = n_edge * row_floats;
   float* const* shared = ctx.shared_scratch;
   // The kh input rows of depthwise output row r, panels [p0, p1) of the expanded channels,
@@ -442,9 +446,10 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& blk,
   }
   out.fn = [=] {
     if (n_edge > 0)
-      pool->parallel_for(n_edge, [&](int64_t i, int) {
-        expand_row(edge[static_cast<size_t>(i)] / H, edge[static_cast<size_t>(i)] % H, 0,
-                   panels_ex, *shared + i * row_floats);
+      pool->parallel_for(n_edge * edge_parts.count, [&](int64_t i, int) {
+        const int64_t e = edge[static_cast<size_t>(i / edge_parts.count)], part = i % edge_parts.count;
+        expand_row(e / H, e % H, edge_parts.begin(part), edge_parts.end(part),
+                   *shared + i / edge_parts.count * row_floats);
       });
     pool->parallel_for(rows.count, [&](int64_t t, int tid) {
       float* dwout = scratch[tid] + ring_floats;

@@ -429,13 +429,15 @@ TEST_P(OptimizedKernels, FusedInvertedResidualBlock) {
 
 // Row chunks that split an image (batch 1 and 2 on 3 threads): the expanded rows around each
 // boundary are computed once, before the chunks run, and read by both chunks' rings. Strides 1
-// and 2, with and without row pairs (16+ pixels), a GEMM expansion and a direct-conv stem.
+// and 2, with and without row pairs (16+ pixels), a GEMM expansion and a direct-conv stem; 160
+// channels at stride 2: two edge rows on three threads, each split by panels.
 TEST_P(OptimizedKernels, FusedBlockChunkEdges) {
   struct Case {
     int64_t h, w, c, ce, s;
     bool stem;
   };
-  const Case cases[] = {{14, 14, 16, 48, 1, false}, {15, 9, 8, 40, 2, false}, {13, 18, 8, 32, 1, false},
+  const Case cases[] = {{14, 14, 16, 48, 1, false}, {15, 9, 8, 40, 2, false}, {15, 9, 8, 160, 2, false},
+                        {13, 18, 8, 32, 1, false},
                         {20, 17, 3, 16, 1, true},   {19, 16, 3, 24, 2, true}};
   uint32_t seed = 900;
   for (const Case& k : cases)
