@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "core/threadpool.h"
+#include "core/weight_pool.h"
 #include "graph/graph.h"
 #include "kernels/f32/f32.h"
 #include "kernels/ref/ref.h"
@@ -52,7 +53,7 @@ Result<KernelFn> bind_reference(const Graph& g, const Node& n, const std::vector
 // Weights prepacked for one node's optimized kernel; kept across prepares (batch changes).
 struct PackedWeights {
   std::string layout;  // which kernel the packing is for, e.g. "gemm-nr32"
-  aligned_vector<float> data;
+  weight_vector<float> data;  // in huge-page chunks where the system has them (core/weight_pool.h)
   aligned_vector<float> bias;
   int64_t bytes() const { return static_cast<int64_t>((data.size() + bias.size()) * sizeof(float)); }
 };
