@@ -26,7 +26,7 @@ std::string variant_name(const testing::TestParamInfo<Variant>& p) {
 }
 
 class OptimizedKernels : public testing::TestWithParam<Variant> {
- protected:
+ public:
   int fusion_ = 2;  // every fused kernel on
   // The kernel names a fusion-2 session on this variant's ISA binds for `g` (its profile after
   // prepare(batch)), in node order.
@@ -119,6 +119,36 @@ TEST_P(OptimizedKernels, PointwiseConv) {
       }
 }
 
+// A 1x1 conv of c -> co channels on 1 x h x 3 pixels: relu6, or with a fused residual ADD (of
+// a second conv's output) and no activation. Checked against the reference; on AVX-512 the
+// conv must have run on a kernel whose name contains `avx512_kernel`.
+void check_pointwise_tile(OptimizedKernels* t, int64_t co, int64_t h, int64_t c, bool residual,
+                          uint32_t* seed, const char* avx512_kernel) {
+  SCOPED_TRACE(testing::Message() << "CO=" << co << " H=" << h << " C=" << c << (residual ? " +res" : ""));
+  auto g = std::make_shared<Graph>();
+  int x = g->add_input("x", DType::F32, {-1, h, 3, c});
+  int y = g->add_node(OpType::CONV2D, "op",
+                      {x, g->add_const("w", test::random_tensor({1, 1, c, co}, (*seed)++)),
+                       g->add_const("b", test::random_tensor({co}, (*seed)++))},
+                      conv_attrs("VALID", 1, 1, residual ? "none" : "relu6"));
+  if (residual) {
+    int r = g->add_node(OpType::RELU, "r", {x}, Attrs());
+    int r2 = g->add_node(OpType::CONV2D, "r2",
+                         {r, g->add_const("w2", test::random_tensor({1, 1, c, co}, (*seed)++)),
+                          g->add_const("b2", test::random_tensor({co}, (*seed)++))},
+                         conv_attrs("VALID", 1, 1, "none"));
+    y = g->add_node(OpType::ADD, "add", {y, r2}, Attrs());
+  }
+  g->outputs = {y};
+  t->check(g, {1, h, 3, c}, {"op"});
+  if (t->GetParam().isa == Isa::AVX512) {
+    bool found = false;
+    for (const auto& name : t->kernels_of(g, Isa::AVX512, 1))
+      found = found || name.find(avx512_kernel) != std::string::npos;
+    EXPECT_TRUE(found) << avx512_kernel;
+  }
+}
+
 // 8 and 24 output channels: on AVX-512 the K-pair kernel (gemm-kpair). Odd and even K (the
 // last K step alone), row counts above and below one tile (8 or 14 rows) and not a multiple
 // of it, with and without a fused residual ADD.
@@ -127,30 +157,7 @@ TEST_P(OptimizedKernels, PointwiseConvKpairColumns) {
   for (int64_t co : {8, 24})
     for (int64_t h : {1, 3, 5, 13})
       for (int64_t c : {7, 40})
-        for (bool residual : {false, true}) {
-          SCOPED_TRACE(testing::Message() << "CO=" << co << " H=" << h << " C=" << c << (residual ? " +res" : ""));
-          auto g = std::make_shared<Graph>();
-          int x = g->add_input("x", DType::F32, {-1, h, 3, c});
-          int y = g->add_node(OpType::CONV2D, "op",
-                              {x, g->add_const("w", test::random_tensor({1, 1, c, co}, seed++)),
-                               g->add_const("b", test::random_tensor({co}, seed++))},
-                              conv_attrs("VALID", 1, 1, residual ? "none" : "relu6"));
-          if (residual) {
-            int r = g->add_node(OpType::RELU, "r", {x}, Attrs());
-            int r2 = g->add_node(OpType::CONV2D, "r2",
-                                 {r, g->add_const("w2", test::random_tensor({1, 1, c, co}, seed++)),
-                                  g->add_const("b2", test::random_tensor({co}, seed++))},
-                                 conv_attrs("VALID", 1, 1, "none"));
-            y = g->add_node(OpType::ADD, "add", {y, r2}, Attrs());
-          }
-          g->outputs = {y};
-          check(g, {1, h, 3, c}, {"op"});
-          if (GetParam().isa == Isa::AVX512) {
-            bool found = false;
-            for (const auto& name : kernels_of(g, Isa::AVX512, 1)) found = found || name.find("gemm-kpair") != std::string::npos;
-            EXPECT_TRUE(found);
-          }
-        }
+        for (bool residual : {false, true}) check_pointwise_tile(this, co, h, c, residual, &seed, "gemm-kpair");
 }
 
 // Small K (up to kGemmShortK = 32) on column counts the short tile pads no more than the
@@ -161,29 +168,7 @@ TEST_P(OptimizedKernels, PointwiseConvShortK) {
   for (int64_t co : {40, 96, 144})
     for (int64_t h : {1, 2, 5})
       for (int64_t c : {1, 16, 32})
-        for (bool residual : {false, true}) {
-          SCOPED_TRACE(testing::Message() << "CO=" << co << " H=" << h << " C=" << c << (residual ? " +res" : ""));
-          auto g = std::make_shared<Graph>();
-          int x = g->add_input("x", DType::F32, {-1, h, 3, c});
-          int y = g->add_node(OpType::CONV2D, "op",
-                              {x, g->add_const("w", test::random_tensor({1, 1, c, co}, seed++)),
-                               g->add_const("b", test::random_tensor({co}, seed++))},
-                              conv_attrs("VALID", 1, 1, residual ? "none" : "relu6"));
-          if (residual) {
-            int r = g->add_node(OpType::CONV2D, "r",
-                                {x, g->add_const("w2", test::random_tensor({1, 1, c, co}, seed++)),
-                                 g->add_const("b2", test::random_tensor({co}, seed++))},
-                                conv_attrs("VALID", 1, 1, "relu"));
-            y = g->add_node(OpType::ADD, "add", {y, r}, Attrs());
-          }
-          g->outputs = {y};
-          check(g, {1, h, 3, c}, {"op"});
-          if (GetParam().isa == Isa::AVX512) {
-            bool found = false;
-            for (const auto& name : kernels_of(g, Isa::AVX512, 1)) found = found || name.find("gemm-short") != std::string::npos;
-            EXPECT_TRUE(found);
-          }
-        }
+        for (bool residual : {false, true}) check_pointwise_tile(this, co, h, c, residual, &seed, "gemm-short");
 }
 
 TEST_P(OptimizedKernels, GeneralConvIm2col) {
