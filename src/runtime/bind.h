@@ -58,8 +58,9 @@ struct PackedWeights {
   int64_t bytes() const { return static_cast<int64_t>((data.size() + bias.size()) * sizeof(float)); }
 };
 
-// The GEMM variant for N columns: the tile that pads N least (wide, default, three-vector or
-// narrow), or the row-pair kernel for N = 24 (gemm_variant in runtime/bind-optimized.cpp).
+// The GEMM variant for N columns: the short tile for small K, the tile that pads N least (wide,
+// default, three-vector or narrow), or the K-pair kernel for N = 8 and 24 (gemm_variant in
+// runtime/bind-optimized.cpp).
 struct GemmVariant {
   int mr, nr;
   void (*fn)(const kernels::GemmArgs&, int64_t, int64_t, int64_t, int64_t);
