@@ -814,4 +814,154 @@ Result<OptimizedKernel> bind_optimized(const Graph& g, const Node& n,
   }
 }
 
+bool pooled_dense_chain(const Graph& g, int dense, std::vector<int>* chain, int* pooled) {
+  chain->clear();
+  const Node& d = g.nodes[static_cast<size_t>(dense)];
+  if (d.op != OpType::DENSE || d.inputs.size() < 2 || d.inputs.size() > 3 || !in_is_const(g, d, 1))
+    return false;
+  if (d.inputs.size() > 2 && d.inputs[2] >= 0 && !in_is_const(g, d, 2)) return false;
+  const Shape& ws = in_shape(g, d, 1);
+  if (ws.size() != 2) return false;
+  auto only_reader = [&](int v) {
+    const auto r = readers_of(g, v);
+    return r.size() == 1 && r[0].first >= 0;
+  };
+  int v = d.inputs[0];
+  for (;;) {
+    if (v < 0 || !only_reader(v)) return false;
+    const int p = g.values[static_cast<size_t>(v)].producer;
+    if (p < 0) return false;
+    const Node& n = g.nodes[static_cast<size_t>(p)];
+    chain->push_back(p);
+    if (n.op == OpType::RESHAPE || n.op == OpType::SQUEEZE) {
+      v = n.inputs[0];
+      continue;
+    }
+    if (n.op != OpType::MEAN && n.op != OpType::AVG_POOL) return false;
+    const Shape& xs = in_shape(g, n, 0);
+    if (xs.size() != 4 || xs[3] != ws[0] || !only_reader(n.inputs[0])) return false;
+    if (n.op == OpType::MEAN) {
+      std::vector<int64_t> axes = n.attrs.get_ints("axes");
+      for (int64_t& a : axes) a = a < 0 ? a + 4 : a;
+      std::sort(axes.begin(), axes.end());
+      if (axes != std::vector<int64_t>{1, 2}) return false;
+    } else {  // one window over the whole unpadded image (Keras' AveragePooling2D(7) on 7x7)
+      const std::vector<int64_t> kk = n.attrs.get_ints("kernel");
+      Window2D win;
+      if (kk.size() != 2 || kk[0] != xs[1] || kk[1] != xs[2] ||
+          !resolve_window(n, xs[1], xs[2], kk[0], kk[1], &win).ok() || win.oh != 1 ||
+          win.ow != 1 || win.pad_top != 0 || win.pad_left != 0)
+        return false;
+    }
+    // The dense layer multiplies each image's pooled vector: its input is [N, C].
+    const Shape& ds = in_shape(g, d, 0);
+    if (ds.size() != 2 || ds[0] != xs[0] || ds[1] != xs[3]) return false;
+    *pooled = n.inputs[0];
+    return true;
+  }
+}
+
+bool pooled_dense_conv(const Graph& g, const Node& n) {
+  if (n.op != OpType::CONV2D || !is_pointwise(g, n)) return false;
+  const Shape& xs = in_shape(g, n, 0);
+  return xs.size() == 4 && xs[1] * xs[2] <= 1024;
+}
+
+Result<OptimizedKernel> bind_pooled_dense(const Graph& g, const Node& conv, const Node& dense,
+                                          const std::vector<float*>& b,
+                                          const OptimizedBindContext& ctx,
+                                          std::shared_ptr<PackedWeights>* conv_slot,
+                                          std::shared_ptr<PackedWeights>* dense_slot) {
+  OptimizedKernel out;
+  const F32Kernels& k = *ctx.k;
+  ThreadPool* pool = ctx.pool;
+  const int threads = pool->threads();
+  const Shape& xs = in_shape(g, conv, 0);
+  const Shape& ws = in_shape(g, conv, 1);
+  const int64_t B = xs[0], HW = xs[1] * xs[2], K = ws[2], N = ws[3];
+  const int64_t Nd = in_shape(g, dense, 1)[1];
+  // Panels only: the K-pair kernel has one panel for all columns.
+  const GemmVariant gv = gemm_variant(k, N, false, K);
+  auto pw = pack_for_gemm(gv, K, N, in_ptr(conv, b, 1), in_ptr(conv, b, 2), conv_slot);
+  const ref::Activation act = activation_of(conv.attrs);
+  const int64_t nr = gv.nr, panels = kernels::gemm_panels(N, gv.nr);
+  kernels::GemmArgs ga;
+  ga.m = B * HW;
+  ga.k = K;
+  ga.a = in_ptr(conv, b, 0);
+  ga.lda = K;
+  ga.ldc = nr;
+  ga.lo = act.min;
+  ga.hi = act.max;
+  const float* res = conv.inputs.size() > 3 && conv.inputs[3] >= 0 ? b[static_cast<size_t>(conv.inputs[3])] : nullptr;
+  ga.ldr = N;
+  // Dense weights as [K = N rows][Ndp], rows padded to the vector width: the rows for one
+  // panel of conv channels are one contiguous block to fetch.
+  const int64_t vw = k.gemm_narrow_nr, Ndp = ceil_div(Nd, vw) * vw;
+  const std::string layout = "dense-rows-" + std::to_string(vw);
+  if (!*dense_slot || (*dense_slot)->layout != layout) {
+    auto p = std::make_shared<PackedWeights>();
+    p->layout = layout;
+    p->data.assign(static_cast<size_t>(N * Ndp), 0.0f);
+    const float* w = in_ptr(dense, b, 1);
+    for (int64_t r = 0; r < N; r++) std::copy(w + r * Nd, w + (r + 1) * Nd, p->data.begin() + r * Ndp);
+    p->bias.assign(static_cast<size_t>(Nd), 0.0f);
+    if (const float* bias = in_ptr(dense, b, 2)) std::copy(bias, bias + Nd, p->bias.begin());
+    *dense_slot = p;
+  }
+  std::shared_ptr<PackedWeights> pd = *dense_slot;
+  const ref::Activation dact = activation_of(dense.attrs);
+  float* y = b[static_cast<size_t>(dense.outputs[0])];
+  // Tasks: (image group, panel range). An image group's rows of A stay in L2 while its panels
+  // pass over them.
+  const int64_t imgs_per = std::max<int64_t>(1, (int64_t{256} << 10) / (HW * K * 4));
+  const Chunks imgs(B, ceil_div(B, imgs_per), 1);
+  const int64_t want = threads > 1 ? 4 * threads : 1;
+  const Chunks cols(panels, std::max<int64_t>(1, ceil_div(want, imgs.count)), 1);
+  // Per thread: one panel of conv output for an image group, its means, and the thread's sum
+  // of the dense layer over its panels for every image.
+  const int64_t out_floats = imgs.size * HW * nr, mean_floats = imgs.size * nr;
+  out.scratch_floats = out_floats + mean_floats + B * Ndp;
+  float* const* scratch = ctx.scratch;
+  auto gemm = gv.fn;
+  auto mean_rows = k.mean_rows;
+  auto dense_acc = k.dense_acc;
+  out.fn = [=] {
+    for (int t = 0; t < threads; t++)
+      std::fill_n(scratch[t] + out_floats + mean_floats, B * Ndp, 0.0f);
+    pool->parallel_for(imgs.count * cols.count, [&](int64_t task, int tid) {
+      const int64_t i0 = imgs.begin(task / cols.count), i1 = imgs.end(task / cols.count);
+      const int64_t c = task % cols.count;
+      float* panel = scratch[tid];
+      float* means = panel + out_floats;
+      float* sum = means + mean_floats;
+      for (int64_t p = cols.begin(c); p < cols.end(c); p++) {
+        const int64_t n0 = p * nr, ncols = std::min(nr, N - n0);
+        const float* wd = pd->data.data() + n0 * Ndp;
+        kernels::GemmArgs gp = ga;
+        gp.n = ncols;
+        gp.a = ga.a + i0 * HW * K;
+        gp.b = pw->data.data() + p * K * nr;
+        gp.bias = pw->bias.data() + n0;
+        gp.c = panel;
+        if (res) gp.res = res + i0 * HW * N + n0;
+        gp.prefetch = reinterpret_cast<const char*>(wd);
+        gp.prefetch_bytes = ncols * Ndp * static_cast<int64_t>(sizeof(float));
+        gemm(gp, 0, (i1 - i0) * HW, 0, 1);
+        mean_rows(HW, nr, panel, means, 0, i1 - i0);
+        for (int64_t i = i0; i < i1; i++) dense_acc(ncols, Ndp, means + (i - i0) * nr, wd, Ndp, sum + i * Ndp);
+      }
+    });
+    const float* bias = pd->bias.data();
+    for (int64_t i = 0; i < B; i++)
+      for (int64_t j = 0; j < Nd; j++) {
+        float s = bias[j];
+        for (int t = 0; t < threads; t++) s += scratch[t][out_floats + mean_floats + i * Ndp + j];
+        y[i * Nd + j] = std::min(std::max(s, dact.min), dact.max);
+      }
+  };
+  out.name = kname(k, (std::string(gv.name) + (res ? "+add" : "") + "+mean+dense").c_str());
+  return out;
+}
+
 }  // namespace morsel

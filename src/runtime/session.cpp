@@ -208,6 +208,37 @@ Status Session::prepare(int64_t batch) {
       }
     }
   }
+  // A classifier head (conv -> mean -> reshapes -> dense, see bind_pooled_dense) runs as one
+  // kernel at the conv, writing the dense layer's output; the values between need no storage.
+  std::vector<int> head_dense(graph_.nodes.size(), -1), head_from(graph_.nodes.size(), -1);
+  if (kernels_ && fuse > 0) {
+    std::vector<int> chain;
+    for (size_t j = 0; j < graph_.nodes.size(); j++) {
+      int pooled = -1;
+      if (graph_.nodes[j].op != OpType::DENSE || block_at[j] >= 0 || residual_into[j] >= 0 ||
+          !pooled_dense_chain(graph_, static_cast<int>(j), &chain, &pooled) || is_io[static_cast<size_t>(pooled)])
+        continue;
+      bool io = false;
+      for (int c : chain) io = io || is_io[static_cast<size_t>(graph_.nodes[static_cast<size_t>(c)].outputs[0])];
+      // The conv that makes the pooled value (through its fused residual ADD, if any).
+      const int q = graph_.values[static_cast<size_t>(pooled)].producer;
+      if (io || q < 0) continue;
+      const int conv = residual_from[static_cast<size_t>(q)] >= 0 ? residual_from[static_cast<size_t>(q)] : q;
+      if (block_at[static_cast<size_t>(conv)] >= 0 || head_dense[static_cast<size_t>(conv)] >= 0 ||
+          (conv == q && residual_into[static_cast<size_t>(conv)] >= 0) ||
+          !pooled_dense_conv(graph_, graph_.nodes[static_cast<size_t>(conv)]))
+        continue;
+      head_dense[static_cast<size_t>(conv)] = static_cast<int>(j);
+      head_from[j] = conv;
+      elided[static_cast<size_t>(pooled)] = true;
+      for (int c : chain) {
+        head_from[static_cast<size_t>(c)] = conv;
+        elided[static_cast<size_t>(graph_.nodes[static_cast<size_t>(c)].outputs[0])] = true;
+      }
+      const size_t y = static_cast<size_t>(graph_.nodes[j].outputs[0]);
+      first[y] = std::min(first[y], conv);
+    }
+  }
   std::vector<BufferLife> lives;
   std::vector<size_t> planned;
   io_buffers_.assign(nv, Tensor());
@@ -267,21 +298,31 @@ Status Session::prepare(int64_t batch) {
     } else if (residual_from[i] >= 0) {
       ok.fn = [] {};
       ok.name = "(fused into " + graph_.nodes[static_cast<size_t>(residual_from[i])].name + ")";
-    } else if (residual_into[i] >= 0) {
+    } else if (head_from[i] >= 0) {
+      ok.fn = [] {};
+      ok.name = "(fused into " + graph_.nodes[static_cast<size_t>(head_from[i])].name + ")";
+    } else if (residual_into[i] >= 0 || head_dense[i] >= 0) {
       // The conv, writing the ADD's output with the residual and the ADD's activation.
-      const Node& add = graph_.nodes[static_cast<size_t>(residual_into[i])];
       Node fused = n;
-      const int conv_out = n.outputs[0];
-      fused.outputs[0] = add.outputs[0];
-      fused.inputs.resize(4, -1);
-      fused.inputs[3] = add.inputs[0] == conv_out ? add.inputs[1] : add.inputs[0];
-      for (const char* key : {"act", "act_min", "act_max"}) {
-        fused.attrs.erase(key);
-        if (add.attrs.has(key)) fused.attrs.set(key, add.attrs.all().at(key));
+      if (residual_into[i] >= 0) {
+        const Node& add = graph_.nodes[static_cast<size_t>(residual_into[i])];
+        const int conv_out = n.outputs[0];
+        fused.outputs[0] = add.outputs[0];
+        fused.inputs.resize(4, -1);
+        fused.inputs[3] = add.inputs[0] == conv_out ? add.inputs[1] : add.inputs[0];
+        for (const char* key : {"act", "act_min", "act_max"}) {
+          fused.attrs.erase(key);
+          if (add.attrs.has(key)) fused.attrs.set(key, add.attrs.all().at(key));
+        }
       }
-      MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, fused, ptrs_, ctx, &packed_[i]));
-      if (!ok.fn) return MORSEL_ERROR(INTERNAL, "node '%s': no kernel for the fused residual add", n.name.c_str());
-      ok.name += "+add";
+      if (head_dense[i] >= 0) {
+        const size_t d = static_cast<size_t>(head_dense[i]);
+        MORSEL_ASSIGN_OR_RETURN(ok, bind_pooled_dense(graph_, fused, graph_.nodes[d], ptrs_, ctx, &packed_[i], &packed_[d]));
+      } else {
+        MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, fused, ptrs_, ctx, &packed_[i]));
+        if (!ok.fn) return MORSEL_ERROR(INTERNAL, "node '%s': no kernel for the fused residual add", n.name.c_str());
+        ok.name += "+add";
+      }
     } else if (kernels_) {
       MORSEL_ASSIGN_OR_RETURN(ok, bind_optimized(graph_, n, ptrs_, ctx, &packed_[i]));
     }

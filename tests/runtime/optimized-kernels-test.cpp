@@ -560,6 +560,93 @@ TEST_P(OptimizedKernels, GlobalMean) {
   check(single(OpType::MEAN, {-1, 5, 6, 64}, {}, a), {2, 5, 6, 64}, {"op"});
 }
 
+// A classifier head: pointwise conv -> global mean (or a whole-image AVG_POOL) -> reshape ->
+// dense, run as one kernel at the conv (bind_pooled_dense). Kinds:
+//   0: 78 output channels (a full 64-column panel and a partial one of 14, not a multiple of
+//      four dense rows), MEAN keepdims, RESHAPE;
+//      37 dense outputs (not a multiple of the vector width), batch 1 and 3
+//   1: a fused residual ADD and 600 input channels (several K blocks), MEAN without keepdims;
+//      batch 5 with 117 KB of input per image: image groups of two, the last of one
+//   2: AVG_POOL over the whole 5x6 image, then SQUEEZE, a ReLU dense layer, no dense bias
+TEST_P(OptimizedKernels, PooledDenseHead) {
+  uint32_t seed = 900;
+  for (int kind = 0; kind < 3; kind++) {
+    SCOPED_TRACE(kind);
+    const int64_t h = kind == 1 ? 7 : 5, w = kind == 1 ? 7 : 6, c = kind == 1 ? 600 : 40;
+    const int64_t co = kind == 1 ? 600 : 78, nd = kind == 1 ? 100 : 37;
+    auto g = std::make_shared<Graph>();
+    int x = g->add_input("x", DType::F32, {-1, h, w, c});
+    int r = g->add_node(OpType::RELU, "relu", {x}, Attrs());
+    int y = g->add_node(OpType::CONV2D, "conv",
+                        {r, g->add_const("w", test::random_tensor({1, 1, c, co}, seed++, -0.2f, 0.2f)),
+                         g->add_const("b", test::random_tensor({co}, seed++))},
+                        conv_attrs("VALID", 1, 1, kind == 1 ? "none" : "relu6"));
+    if (kind == 1) {
+      Attrs relu;
+      relu.set("act", std::string("relu"));
+      y = g->add_node(OpType::ADD, "add", {y, r}, relu);
+    }
+    Attrs pool;
+    if (kind == 2) {
+      pool.set("kernel", std::vector<int64_t>{h, w});
+      pool.set("strides", std::vector<int64_t>{1, 1});
+      pool.set("padding", std::string("VALID"));
+      y = g->add_node(OpType::AVG_POOL, "pool", {y}, pool);
+      Attrs sq;
+      sq.set("axes", std::vector<int64_t>{1, 2});
+      y = g->add_node(OpType::SQUEEZE, "squeeze", {y}, sq);
+    } else {
+      pool.set("axes", std::vector<int64_t>{1, 2});
+      pool.set("keepdims", int64_t{kind == 0 ? 1 : 0});
+      y = g->add_node(OpType::MEAN, "pool", {y}, pool);
+      if (kind == 0) {
+        Attrs rs;
+        rs.set("shape", std::vector<int64_t>{-1, co});
+        y = g->add_node(OpType::RESHAPE, "reshape", {y}, rs);
+      }
+    }
+    std::vector<int> dense_in{y, g->add_const("dw", test::random_tensor({co, nd}, seed++, -0.2f, 0.2f))};
+    if (kind != 2) dense_in.push_back(g->add_const("db", test::random_tensor({nd}, seed++)));
+    g->outputs = {g->add_node(OpType::DENSE, "dense", dense_in, conv_attrs("VALID", 1, 1, kind == 2 ? "relu" : "none"))};
+    for (int64_t batch : {int64_t{1}, kind == 1 ? int64_t{5} : int64_t{3}})
+      check(g, {batch, h, w, c}, {"conv"}, seed++, "+mean+dense");
+    const auto names = kernels_of(g, GetParam().isa);
+    for (size_t i = 2; i < names.size(); i++)
+      EXPECT_NE(names[i].find("(fused into conv)"), std::string::npos) << i << " " << names[i];
+  }
+}
+
+// The head stays unfused when the pooled vector is also a graph output or the mean is over one
+// axis only; the result is the same either way.
+TEST_P(OptimizedKernels, PooledDenseHeadNotFused) {
+  for (int kind = 0; kind < 2; kind++) {
+    SCOPED_TRACE(kind);
+    auto g = std::make_shared<Graph>();
+    int x = g->add_input("x", DType::F32, {-1, 4, 4, 16});
+    int y = g->add_node(OpType::CONV2D, "conv",
+                        {x, g->add_const("w", test::random_tensor({1, 1, 16, 32}, 11)),
+                         g->add_const("b", test::random_tensor({32}, 12))},
+                        conv_attrs("VALID", 1, 1, "relu"));
+    Attrs pool;
+    pool.set("axes", kind == 0 ? std::vector<int64_t>{1, 2} : std::vector<int64_t>{2});
+    y = g->add_node(OpType::MEAN, "pool", {y}, pool);
+    const int64_t k = kind == 0 ? 32 : 4 * 32;
+    if (kind == 1) {
+      Attrs rs;
+      rs.set("shape", std::vector<int64_t>{-1, k});
+      y = g->add_node(OpType::RESHAPE, "reshape", {y}, rs);
+    }
+    int d = g->add_node(OpType::DENSE, "dense",
+                        {y, g->add_const("dw", test::random_tensor({k, 10}, 13)),
+                         g->add_const("db", test::random_tensor({10}, 14))},
+                        conv_attrs("VALID", 1, 1, "none"));
+    g->outputs = kind == 0 ? std::vector<int>{d, y} : std::vector<int>{d};
+    check(g, {2, 4, 4, 16}, {"conv", "dense"});
+    for (const std::string& name : kernels_of(g, GetParam().isa))
+      EXPECT_EQ(name.find("mean+dense"), std::string::npos) << name;
+  }
+}
+
 TEST_P(OptimizedKernels, ElementWise) {
   const Shape s{-1, 6, 7, 19};
   for (OpType op : {OpType::ADD, OpType::SUB, OpType::MUL, OpType::DIV}) {

@@ -33,6 +33,11 @@ struct GemmArgs {
   // Optional residual R[m, n] (stride ldr) added before the clamp: C = clamp(A·B + bias + R).
   const float* res = nullptr;
   int64_t ldr = 0;
+  // Optional: memory the caller reads right after this call (the next op's weights), fetched
+  // into L2 by the row tiles of the range's last panel while they compute (the tiles of
+  // earlier panels fetch the next panel of B).
+  const char* prefetch = nullptr;
+  int64_t prefetch_bytes = 0;
 };
 
 // Depthwise conv, multiplier 1, NHWC. w is [KH*KW, C], bias [C] (never null). cs: the distance
@@ -162,6 +167,9 @@ struct F32Kernels {
   // [p0, p1), with winograd_scratch_floats(t1 - t0, ci, co) floats of scratch.
   void (*winograd)(const WinogradArgs& a, int64_t t0, int64_t t1, int64_t p0, int64_t p1,
                    float* scratch);
+  // y[0, n) += x[0, k) · w for w of k rows of n floats, ldw apart: the rows of a dense layer's
+  // weights that meet one panel of its input (a pooled classifier head, runtime/bind-optimized.cpp).
+  void (*dense_acc)(int64_t k, int64_t n, const float* x, const float* w, int64_t ldw, float* y);
 };
 
 // The table for `isa` (must be supported by this CPU: see isa_supported()).
