@@ -99,7 +99,15 @@ Result<std::vector<Prediction>> Classifier::classify(const uint8_t* pixels, int 
                                                      ClassifyTimings* timings) {
   if (k < 1) return MORSEL_ERROR(INVALID_ARGUMENT, "top_k must be >= 1");
   auto t0 = std::chrono::steady_clock::now();
-  MORSEL_ASSIGN_OR_RETURN(Tensor x, preprocess_image(pixels, width, height, channels, stride));
+  // Preprocessed straight into the session's input buffer (Session::input_tensor): run() then
+  // reads it where it is.
+  MORSEL_RETURN_IF_ERROR(session_->prepare(1));
+  Tensor x = session_->input_tensor(0);
+  const PreprocessSpec& pp = model_->meta.preprocess;
+  if (x.shape() != Shape{1, pp.height, pp.width, 3})
+    return MORSEL_ERROR(INTERNAL, "model input %s does not match its preprocessing",
+                        shape_str(x.shape()).c_str());
+  MORSEL_RETURN_IF_ERROR(preprocess(pixels, width, height, channels, stride, pp, x.mut<float>()));
   const double pre = ms_since(t0);
   auto t1 = std::chrono::steady_clock::now();
   MORSEL_ASSIGN_OR_RETURN(Tensor y, run_batch(x));

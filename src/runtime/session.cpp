@@ -363,7 +363,7 @@ Status Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outp
     if (inputs[i].shape() != v.shape)
       return MORSEL_ERROR(INVALID_ARGUMENT, "input '%s' has shape %s, expected %s", v.name.c_str(),
                           shape_str(inputs[i].shape()).c_str(), shape_str(v.shape).c_str());
-    std::memcpy(ptrs_[id], inputs[i].raw(), inputs[i].nbytes());
+    if (inputs[i].raw() != ptrs_[id]) std::memcpy(ptrs_[id], inputs[i].raw(), inputs[i].nbytes());
   }
   if (options_.profile) {
     for (size_t i = 0; i < bound_.size(); i++) {
@@ -386,6 +386,10 @@ Status Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outp
   return Status();
 }
 
+Tensor Session::input_tensor(size_t i) const {
+  if (batch_ < 0 || i >= graph_.inputs.size()) return Tensor();
+  return io_buffers_[static_cast<size_t>(graph_.inputs[i])];
+}
 const Shape& Session::input_shape(size_t i) const {
   return graph_.values[static_cast<size_t>(graph_.inputs[i])].shape;
 }

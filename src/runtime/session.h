@@ -73,6 +73,12 @@ class Session {
   // inputs: one f32 tensor per graph input, NHWC; a batch different from the prepared one
   // re-prepares. outputs: one tensor per graph output (owned copies).
   Status run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs);
+  // The session's own storage for input i at the prepared batch (prepare() first; an empty
+  // tensor before it or for an index out of range), as a tensor that shares it. Writing the
+  // input there and passing this tensor to run() saves run() the copy (0.6 MB for a 224x224
+  // image: about 57 us, 1% of MobileNetV2 at 1 thread on Zen 4). A prepare() for another batch
+  // replaces the storage; run() then copies from the old tensor like from any other.
+  Tensor input_tensor(size_t i) const;
 
   // Shapes after prepare (with -1 before it).
   const Shape& input_shape(size_t i) const;

@@ -57,6 +57,39 @@ TEST(Session, BatchEqualsSingleRuns) {
   }
 }
 
+// input_tensor(): the session's input storage. Written in place it gives the same outputs as a
+// separate tensor; run() reads it where it is (changing it changes the next run's output
+// without another call); after a prepare for another batch a stale one is still read right.
+TEST(Session, InputTensorIsReadInPlace) {
+  auto g = small_classifier_graph();
+  auto s = Session::create(g);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  Session& session = *s.value();
+  EXPECT_TRUE(session.input_tensor(0).empty());  // before prepare
+  ASSERT_TRUE(session.prepare(1).ok());
+  EXPECT_TRUE(session.input_tensor(1).empty());  // no second input
+  const Tensor a = test::random_tensor({1, 8, 8, 3}, 61, 0, 1);
+  const Tensor b = test::random_tensor({1, 8, 8, 3}, 62, 0, 1);
+  std::vector<Tensor> want_a, want_b, got;
+  ASSERT_TRUE(session.run({a}, &want_a).ok());
+  ASSERT_TRUE(session.run({b}, &want_b).ok());
+  Tensor in = session.input_tensor(0);
+  ASSERT_EQ(in.shape(), (Shape{1, 8, 8, 3}));
+  std::memcpy(in.raw_mut(), a.raw(), a.nbytes());
+  ASSERT_TRUE(session.run({in}, &got).ok());
+  EXPECT_EQ(test::max_abs_diff(got[0], want_a[0]), 0.0);
+  // The storage run() reads: writing b into it changes what the next run sees.
+  Tensor again = session.input_tensor(0);
+  std::memcpy(again.raw_mut(), b.raw(), b.nbytes());
+  ASSERT_TRUE(session.run({in}, &got).ok());
+  EXPECT_EQ(test::max_abs_diff(got[0], want_b[0]), 0.0);
+  // Another batch replaces the storage; the old tensor is then copied like any other.
+  Tensor two = test::random_tensor({2, 8, 8, 3}, 63, 0, 1);
+  ASSERT_TRUE(session.run({two}, &got).ok());
+  ASSERT_TRUE(session.run({in}, &got).ok());
+  EXPECT_EQ(test::max_abs_diff(got[0], want_b[0]), 0.0);
+}
+
 // A second session with share_packed_from holds the first one's packed weights (the same
 // objects, none of its own) and computes the same outputs at another batch size.
 TEST(Session, SharesPackedWeightsWithAnotherSession) {
