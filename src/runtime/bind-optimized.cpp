@@ -913,28 +913,31 @@ Result<OptimizedKernel> bind_pooled_dense(const Graph& g, const Node& conv, cons
   const ref::Activation dact = activation_of(dense.attrs);
   float* y = b[static_cast<size_t>(dense.outputs[0])];
   // Tasks: (image group, panel range). An image group's rows of A stay in L2 while its panels
-  // pass over them.
+  // pass over them. The panel ranges do not depend on the thread count, and each keeps its own
+  // sum of the dense layer, added up in range order at the end: the result is the same on every
+  // run and at every thread count (per-thread sums would depend on which thread took which task).
   const int64_t imgs_per = std::max<int64_t>(1, (int64_t{256} << 10) / (HW * K * 4));
   const Chunks imgs(B, ceil_div(B, imgs_per), 1);
-  const int64_t want = threads > 1 ? 4 * threads : 1;
-  const Chunks cols(panels, std::max<int64_t>(1, ceil_div(want, imgs.count)), 1);
-  // Per thread: one panel of conv output for an image group, its means, and the thread's sum
-  // of the dense layer over its panels for every image.
-  const int64_t out_floats = imgs.size * HW * nr, mean_floats = imgs.size * nr;
-  out.scratch_floats = out_floats + mean_floats + B * Ndp;
+  const Chunks cols(panels, std::min<int64_t>(panels, 16), 1);
+  // Per thread: one panel of conv output for an image group and its means. Shared: each panel
+  // range's sum for every image.
+  const int64_t out_floats = imgs.size * HW * nr, mean_floats = imgs.size * nr, sum_floats = B * Ndp;
+  out.scratch_floats = out_floats + mean_floats;
+  out.shared_scratch_floats = cols.count * sum_floats;
   float* const* scratch = ctx.scratch;
+  float* const* shared = ctx.shared_scratch;
   auto gemm = gv.fn;
   auto mean_rows = k.mean_rows;
   auto dense_acc = k.dense_acc;
+  auto binary = k.binary;
   out.fn = [=] {
-    for (int t = 0; t < threads; t++)
-      std::fill_n(scratch[t] + out_floats + mean_floats, B * Ndp, 0.0f);
     pool->parallel_for(imgs.count * cols.count, [&](int64_t task, int tid) {
       const int64_t i0 = imgs.begin(task / cols.count), i1 = imgs.end(task / cols.count);
       const int64_t c = task % cols.count;
       float* panel = scratch[tid];
       float* means = panel + out_floats;
-      float* sum = means + mean_floats;
+      float* sum = *shared + c * sum_floats;
+      std::fill(sum + i0 * Ndp, sum + i1 * Ndp, 0.0f);
       for (int64_t p = cols.begin(c); p < cols.end(c); p++) {
         const int64_t n0 = p * nr, ncols = std::min(nr, N - n0);
         const float* wd = pd->data.data() + n0 * Ndp;
@@ -952,13 +955,17 @@ Result<OptimizedKernel> bind_pooled_dense(const Graph& g, const Node& conv, cons
         for (int64_t i = i0; i < i1; i++) dense_acc(ncols, Ndp, means + (i - i0) * nr, wd, Ndp, sum + i * Ndp);
       }
     });
+    // y = clamp(((sum_0 + bias) + sum_1) + ...), per image.
     const float* bias = pd->bias.data();
-    for (int64_t i = 0; i < B; i++)
-      for (int64_t j = 0; j < Nd; j++) {
-        float s = bias[j];
-        for (int t = 0; t < threads; t++) s += scratch[t][out_floats + mean_floats + i * Ndp + j];
-        y[i * Nd + j] = std::min(std::max(s, dact.min), dact.max);
+    const float inf = __builtin_inff();
+    for (int64_t i = 0; i < B; i++) {
+      float* yi = y + i * Nd;
+      for (int64_t c = 0; c < cols.count; c++) {
+        const bool last = c + 1 == cols.count;
+        binary(kernels::BinOp::ADD, c == 0 ? *shared + i * Ndp : yi, c == 0 ? bias : *shared + c * sum_floats + i * Ndp,
+               Nd, yi, 0, Nd, last ? dact.min : -inf, last ? dact.max : inf);
       }
+    }
   };
   out.name = kname(k, (std::string(gv.name) + (res ? "+add" : "") + "+mean+dense").c_str());
   return out;

@@ -568,6 +568,7 @@ TEST_P(OptimizedKernels, GlobalMean) {
 //   1: a fused residual ADD and 600 input channels (several K blocks), MEAN without keepdims;
 //      batch 5 with 117 KB of input per image: image groups of two, the last of one
 //   2: AVG_POOL over the whole 5x6 image, then SQUEEZE, a ReLU dense layer, no dense bias
+// and the same output bits at 1, 2 and 3 threads, run after run.
 TEST_P(OptimizedKernels, PooledDenseHead) {
   uint32_t seed = 900;
   for (int kind = 0; kind < 3; kind++) {
@@ -613,6 +614,25 @@ TEST_P(OptimizedKernels, PooledDenseHead) {
     const auto names = kernels_of(g, GetParam().isa);
     for (size_t i = 2; i < names.size(); i++)
       EXPECT_NE(names[i].find("(fused into conv)"), std::string::npos) << i << " " << names[i];
+    // The same bits at every thread count and on every run (the dense sums are added in a fixed
+    // order, not per thread).
+    const Tensor xin = test::random_tensor({kind == 1 ? 5 : 3, h, w, c}, 77, -1, 1);
+    std::vector<Tensor> first;
+    for (int threads : {1, 3, 3, 2}) {
+      SessionOptions o;
+      o.isa = static_cast<int>(GetParam().isa);
+      o.threads = threads;
+      auto s = Session::create(g, o);
+      ASSERT_TRUE(s.ok());
+      std::vector<Tensor> got;
+      for (int run = 0; run < 3; run++) {
+        ASSERT_TRUE(s.value()->run({xin}, &got).ok());
+        if (first.empty()) first = got;
+        ASSERT_EQ(got[0].nbytes(), first[0].nbytes());
+        EXPECT_EQ(std::memcmp(got[0].raw(), first[0].raw(), got[0].nbytes()), 0)
+            << threads << " threads, run " << run;
+      }
+    }
   }
 }
 
