@@ -209,16 +209,18 @@ Result<OptimizedKernel> bind_fused_block(const Graph& g, const FusedBlock& block
 
 // A classifier head that runs as one kernel: a pointwise conv on the f32 GEMM (with its fused
 // residual ADD, if any) whose output is only averaged over each image's pixels (MEAN over H and
-// W, or an AVG_POOL whose one window is the whole unpadded image), passed through RESHAPE / SQUEEZE nodes and multiplied by a DENSE layer's constant weights.
-// Each task computes panels of the conv's output channels, averages them, and adds their share
-// of the dense layer (its rows for those channels) to a per-thread sum; the conv's tiles fetch
-// those dense rows into L2 while they compute, so the dense weights (5 MB on MobileNetV2,
-// larger than L2) no longer stream in after the conv with nothing else to do. Neither the conv
-// output nor the pooled vector goes to memory.
+// W, or an AVG_POOL whose one window is the whole unpadded image), passed through RESHAPE /
+// SQUEEZE nodes and multiplied by a DENSE layer's constant weights. Each task computes panels
+// of the conv's output channels, averages them, and adds their share of the dense layer (its
+// rows for those channels) to the sum of its panel range. There are at most 16 ranges whatever
+// the thread count, added in order at the end, so the output has the same bits at any thread
+// count. The conv's tiles fetch those dense rows into L2 while they compute, so the dense
+// weights (5 MB on MobileNetV2, larger than L2) no longer stream in after the conv with nothing
+// else to do. Neither the conv output nor the pooled vector goes to memory.
 //
-// For DENSE node `dense`: the MEAN (or AVG_POOL) and RESHAPE / SQUEEZE nodes between it and the value the
-// MEAN reads (*pooled: rank 4, [N, H, W, C] with C the dense layer's K), each the only reader of
-// its input, none a graph output; false when its input is not such a chain.
+// For DENSE node `dense`: the MEAN (or AVG_POOL) and RESHAPE / SQUEEZE nodes between it and
+// the value the MEAN reads (*pooled: rank 4, [N, H, W, C] with C the dense layer's K), each the
+// only reader of its input, none a graph output; false when its input is not such a chain.
 bool pooled_dense_chain(const Graph& g, int dense, std::vector<int>* chain, int* pooled);
 // Whether conv node `n` (a CONV2D) can run the head: pointwise, constant weights, and at most
 // 1024 pixels per image.
