@@ -8,8 +8,7 @@
 //   node bench/compare/ab-builds.js BIN_A BIN_B MODEL.morsel [--threads 1] [--rounds 30]
 //        [--per-round 10] [--pause-ms 30]
 'use strict';
-const { spawn } = require('child_process');
-const readline = require('readline');
+const { startMorsel } = require('./morsel-child');
 
 function parseArgs(argv) {
   const a = { threads: 1, rounds: 30, perRound: 10, pauseMs: 30, pos: [] };
@@ -25,27 +24,13 @@ function parseArgs(argv) {
   return a;
 }
 
-// A morsel child process answering "N\n" with {"ms":[...]}.
-function start(bin, model, threads) {
-  const child = spawn(bin, ['bench', model, '--interactive', '--threads', String(threads)],
-                      { stdio: ['pipe', 'pipe', 'inherit'] });
-  const rl = readline.createInterface({ input: child.stdout });
-  const waiting = [];
-  rl.on('line', (line) => { const w = waiting.shift(); if (w) w(JSON.parse(line)); });
-  const next = () => new Promise((resolve) => waiting.push(resolve));
-  return {
-    ready: next(),
-    async run(n) { child.stdin.write(n + '\n'); return (await next()).ms; },
-    stop() { child.stdin.write('quit\n'); child.stdin.end(); },
-  };
-}
 
 const median = (v) => { const s = [...v].sort((x, y) => x - y); return s[s.length >> 1]; };
 
 async function main() {
   const a = parseArgs(process.argv);
   const [binA, binB, model] = a.pos;
-  const A = start(binA, model, a.threads), B = start(binB, model, a.threads);
+  const A = startMorsel(binA, model, a.threads), B = startMorsel(binB, model, a.threads);
   await A.ready;
   await B.ready;
   await A.run(a.perRound);  // warm-up

@@ -7,9 +7,8 @@
 //   node bench/compare/ort-vs-morsel.js --morsel M.morsel --onnx M.onnx [--threads 1,2]
 //        [--rounds 10] [--per-round 10] [--warmup 5] [--settle-ms 50] [--label text] [--json OUT.json]
 'use strict';
-const { spawn } = require('child_process');
 const path = require('path');
-const readline = require('readline');
+const { startMorsel } = require('./morsel-child');
 const fs = require('fs');
 
 function parseArgs(argv) {
@@ -43,20 +42,6 @@ function pct(v, p) {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 
-// A morsel child process answering "N\n" with {"ms":[...]}.
-function startMorsel(bin, model, threads) {
-  const child = spawn(bin, ['bench', model, '--interactive', '--threads', String(threads)],
-                      { stdio: ['pipe', 'pipe', 'inherit'] });
-  const rl = readline.createInterface({ input: child.stdout });
-  const waiting = [];
-  rl.on('line', (line) => { const w = waiting.shift(); if (w) w(JSON.parse(line)); });
-  const next = () => new Promise((resolve) => waiting.push(resolve));
-  return {
-    ready: next(),
-    async run(n) { child.stdin.write(n + '\n'); return (await next()).ms; },
-    stop() { child.stdin.write('quit\n'); child.stdin.end(); },
-  };
-}
 
 async function main() {
   const a = parseArgs(process.argv);
